@@ -1,0 +1,23 @@
+"""Generic generator: ℓ1 distance penalty (Wachter-style without MAD), method.md §3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from cftrain.generators.base import Generator, l1_distance
+
+
+@dataclass
+class Generic(Generator):
+    """Penalty λ_cost·‖x′ − x‖₁. Args: lambda_cost (default 0.001)."""
+
+    lambda_cost: float = 0.001
+    name: str = "generic"
+
+    def penalty(self, x_cf, factual, logits, target, step, max_iter) -> torch.Tensor:
+        return self.lambda_cost * l1_distance(x_cf, factual)
+
+    def params(self) -> dict:
+        return {"lambda_cost": self.lambda_cost}
