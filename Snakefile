@@ -1,0 +1,26 @@
+# Counterfactual Training (Altmeyer et al., SaTML 2026): the paper's reproduction as a workflow.
+# Stages: data -> (vae) -> train -> test-time counterfactuals -> evaluation -> tables and figures.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/vae.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/counterfactuals.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

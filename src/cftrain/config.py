@@ -1,0 +1,174 @@
+"""Resolve the workflow config into one run's settings (method.md §2, §5, §6.1, §10).
+
+The YAML config (config/config.yaml, schema workflow/schemas/config.schema.yaml) holds the paper
+defaults, per-dataset values and experiments. Every job asks this module for its settings, so the
+rules stay free of logic. An objective wildcard may carry the training generator:
+`full-generic` = CT trained with the Generic generator (the `generators` experiment).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from cftrain.objective import OBJECTIVES
+from cftrain.training import TrainConfig
+
+GENERATORS = ("generic", "ecco", "revise")
+
+
+def load_config(*paths: str | Path) -> dict:
+    """Read YAML files with safe YAML, later files updating earlier ones (nested merge)."""
+    merged: dict = {}
+    for path in paths:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+        merged = deep_merge(merged, data)
+    return merged
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """A copy of `base` with `update` merged in recursively (mappings merge, everything else replaces)."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_objective(objective: str) -> tuple[str, str | None]:
+    """`full-generic` → ("full", "generic"); `vanilla` → ("vanilla", None)."""
+    base, _, generator = objective.partition("-")
+    if base not in OBJECTIVES:
+        raise ValueError(f"unknown objective {base!r} in {objective!r}: use one of {sorted(OBJECTIVES)}")
+    if generator and generator not in GENERATORS:
+        raise ValueError(f"unknown generator {generator!r} in {objective!r}: use one of {GENERATORS}")
+    return base, generator or None
+
+
+@dataclass
+class RunSpec:
+    """Everything one training run needs."""
+
+    experiment: str
+    dataset: str
+    objective: str
+    seed: int
+    train: TrainConfig
+    model: dict
+    protect: bool
+    device: str
+
+
+def experiment_section(config: dict, experiment: str) -> dict:
+    try:
+        return config["experiments"][experiment]
+    except KeyError:
+        raise ValueError(f"experiment {experiment!r} is not in config 'experiments'") from None
+
+
+def dataset_section(config: dict, dataset: str) -> dict:
+    try:
+        return config["datasets"][dataset]
+    except KeyError:
+        raise ValueError(f"dataset {dataset!r} is not in config 'datasets'") from None
+
+
+def _layered(config: dict, experiment: str, dataset: str) -> tuple[dict, dict]:
+    """(training, model) sections after experiment- and dataset-level overrides."""
+    exp = experiment_section(config, experiment)
+    ds = dataset_section(config, dataset)
+    training = deep_merge(config["training"], {k: ds[k] for k in ("batch_size", "n_ce", "tau", "lambda_reg") if k in ds})
+    training = deep_merge(training, exp.get("training", {}))
+    training = deep_merge(training, exp.get("dataset_training", {}).get(dataset, {}))
+    model = deep_merge(config["model"], ds.get("model", {}))
+    model = deep_merge(model, exp.get("model", {}))
+    return training, model
+
+
+def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: int) -> RunSpec:
+    """The resolved settings of one training run."""
+    base, generator = parse_objective(objective)
+    training, model = _layered(config, experiment, dataset)
+    gen = generator or training["generator"]
+    train = TrainConfig(
+        objective=base,
+        epochs=int(training["epochs"]),
+        lr=float(training["lr"]),
+        batch_size=int(training["batch_size"]),
+        n_ce=int(training["n_ce"]),
+        burnin=float(training["burnin"]),
+        lambda_clf=float(training["lambda_clf"]),
+        lambda_div=float(training["lambda_div"]),
+        lambda_reg=float(training["lambda_reg"]),
+        lambda_adv=float(training["lambda_adv"]),
+        generator=gen,
+        generator_params=generator_params(gen, training["lambda_cost"], training["lambda_energy"]),
+        step_size=float(training["step_size"]),
+        max_iter=int(training["max_iter"]),
+        tau=float(training["tau"]),
+        epsilon=float(training["epsilon"]),
+        seed=int(seed),
+        device=str(config.get("device", "cpu")),
+        max_skipped_share=float(training["max_skipped_share"]),
+    )
+    protect = bool(experiment_section(config, experiment).get("protect", False))
+    return RunSpec(experiment, dataset, objective, int(seed), train, model, protect, train.device)
+
+
+def generator_params(name: str, lambda_cost: float, lambda_energy: float) -> dict:
+    if name == "ecco":
+        return {"lambda_cost": float(lambda_cost), "lambda_energy": float(lambda_energy)}
+    return {"lambda_cost": float(lambda_cost)}
+
+
+def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Test-time protocol settings (method.md §6.1) with experiment/dataset overrides."""
+    ev = deep_merge(config["evaluation"], experiment_section(config, experiment).get("evaluation", {}))
+    ds = dataset_section(config, dataset)
+    if "n_individuals" in ds:
+        ev["n_individuals"] = ds["n_individuals"]
+    return ev
+
+
+def targets(config: dict) -> list[tuple[str, str, str, int]]:
+    """Every (experiment, dataset, objective, seed) the config asks for, in a stable order."""
+    out = []
+    for name, exp in config["experiments"].items():
+        for dataset in exp["datasets"]:
+            for objective in exp["objectives"]:
+                for seed in config["seeds"]:
+                    out.append((name, dataset, objective, int(seed)))
+    return out
+
+
+def run_spec_dict(config: dict, experiment: str, dataset: str, objective: str, seed: int | str) -> dict:
+    """`run_spec` as plain data (Snakemake params, written beside every model)."""
+    from dataclasses import asdict
+
+    return asdict(run_spec(config, experiment, dataset, objective, int(seed)))
+
+
+def data_params(config: dict, dataset: str) -> dict:
+    """Keyword arguments of `cftrain.datasets.prepare_dataset` for one dataset."""
+    ds = dataset_section(config, dataset)
+    params = {"seed": int(config["data"]["seed"]), "domain_n_std": float(config["data"]["domain_n_std"])}
+    data_dir = config.get("data_dir")
+    if data_dir:
+        params["data_dir"] = str(data_dir)
+    for key in ("n_train", "n_val", "n_test"):
+        if key in ds:
+            params[key] = int(ds[key])
+    return params
+
+
+def energy_tag(value: float) -> str:
+    """File tag of a test-time energy weight: 0.1 → 'egy0.1'."""
+    return f"egy{float(value):g}"

@@ -1,0 +1,103 @@
+"""Test-time counterfactual protocol of method.md §6.1 (CE.jl `benchmark`).
+
+Per evaluation setting (one test-time λ_egy): factual/target class pairs are drawn once, then per
+bootstrap run each pair gets a test sample that the model predicts as the factual class (with
+replacement). The draws use generators seeded from (evaluation seed, training seed, setting) only,
+never from the model, so vanilla and CT models are evaluated on identical pairs (and on the same
+uniform draws mapped to their own candidate sets). All runs are searched as one batch (ECCo,
+λ_cost 0, η 0.25, T 50, τ_eval).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from cftrain.generators import ECCo
+from cftrain.search import search_counterfactuals
+from cftrain.store import CounterfactualSet
+
+
+def setting_seed(eval_seed: int, train_seed: int, setting_index: int) -> int:
+    return int(eval_seed) * 1_000_003 + int(train_seed) * 101 + int(setting_index)
+
+
+def draw_pairs(n_classes: int, n_individuals: int, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(factual class, target class) pairs, uniform over ordered pairs with target ≠ factual."""
+    factual = gen.integers(0, n_classes, n_individuals)
+    shift = gen.integers(0, n_classes - 1, n_individuals)
+    target = shift + (shift >= factual)
+    return factual.astype(np.int64), target.astype(np.int64)
+
+
+def draw_individuals(
+    predicted: np.ndarray, factual_class: np.ndarray, runs: int, gen: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per run and pair, a test index predicted as the factual class. Returns (index (runs, n),
+    ok (runs, n) bool): `ok` is False where the model predicts no test sample as that class."""
+    n_classes = int(max(predicted.max(initial=0), factual_class.max(initial=0))) + 1
+    order = np.argsort(predicted, kind="stable")
+    counts = np.bincount(predicted, minlength=n_classes)
+    offsets = np.cumsum(counts) - counts
+    u = gen.random((runs, factual_class.shape[0]))
+    c = counts[factual_class][None, :]
+    pick = np.minimum((u * c).astype(np.int64), np.maximum(c - 1, 0))
+    ok = np.broadcast_to(c > 0, pick.shape)
+    index = np.where(ok, order[np.minimum(offsets[factual_class][None, :] + pick, len(order) - 1)], -1)
+    return index, ok.copy()
+
+
+def test_time_counterfactuals(
+    model: nn.Module,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    n_classes: int,
+    *,
+    lambda_energy: float,
+    settings: dict,
+    setting_index: int,
+    train_seed: int,
+    mutability: torch.Tensor | None,
+    lower: torch.Tensor | None,
+    upper: torch.Tensor | None,
+    tau: float,
+) -> tuple[CounterfactualSet, dict]:
+    """Generate the test-time counterfactuals of one setting for one model (all runs batched)."""
+    gen = np.random.default_rng(setting_seed(settings["seed"], train_seed, setting_index))
+    factual_class, target_class = draw_pairs(n_classes, int(settings["n_individuals"]), gen)
+    model.eval()
+    with torch.no_grad():
+        predicted = model(x_test).argmax(dim=1).cpu().numpy()
+    runs = int(settings["runs"])
+    index, ok = draw_individuals(predicted, factual_class, runs, gen)
+    run = np.repeat(np.arange(runs, dtype=np.int32), factual_class.shape[0])
+    pair = np.tile(np.arange(factual_class.shape[0], dtype=np.int32), runs)
+    keep = ok.reshape(-1)
+    flat = index.reshape(-1)[keep]
+    target = np.tile(target_class, runs)[keep]
+    factual = x_test[torch.as_tensor(flat, device=x_test.device)]
+    generator = ECCo(lambda_cost=float(settings["lambda_cost"]), lambda_energy=float(lambda_energy))
+    result = search_counterfactuals(
+        model, factual, torch.as_tensor(target, device=x_test.device), generator,
+        step_size=float(settings["step_size"]), max_iter=int(settings["max_iter"]), tau=tau,
+        mutability=mutability, lower=lower, upper=upper,
+    )  # fmt: skip
+    with torch.no_grad():
+        predicted_cf = model(result.counterfactual).argmax(dim=1).cpu().numpy()
+    cs = CounterfactualSet(
+        factual=result.factual.cpu().numpy(),
+        counterfactual=result.counterfactual.cpu().numpy(),
+        target=target,
+        factual_label=y_test.cpu().numpy()[flat],
+        converged=result.converged.cpu().numpy(),
+        steps=result.steps.cpu().numpy(),
+        extra={
+            "run": run[keep],
+            "pair": pair[keep],
+            "test_index": flat.astype(np.int64),
+            "predicted": predicted_cf.astype(np.int64),
+        },
+    )
+    info = {"pairs": int(factual_class.shape[0]), "dropped": int((~keep).sum())}
+    return cs, info

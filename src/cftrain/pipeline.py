@@ -1,0 +1,187 @@
+"""The workflow's steps as plain functions; `workflow/scripts/*.py` only call these.
+
+Each step reads its input files, does one meaningful unit of work (prepare one dataset, train one
+model, generate one model's test-time counterfactuals, evaluate them) and writes its outputs
+atomically. Settings arrive already resolved by `cftrain.config`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+
+from cftrain.datasets import prepare_dataset, read_dataset, write_dataset
+from cftrain.evaluation.protocol import test_time_counterfactuals
+from cftrain.io import atomic_path, write_text_atomic
+from cftrain.modelio import load_model, save_model
+from cftrain.models import build_model
+from cftrain.store import read_counterfactuals, write_counterfactuals
+from cftrain.training import TrainConfig, train
+
+log = logging.getLogger("cftrain")
+
+
+@contextlib.contextmanager
+def job_logging(path: str | os.PathLike | None, threads: int = 1) -> Iterator[logging.Logger]:
+    """Log to `path` (and stderr), pin torch to `threads` threads, log any exception before exiting."""
+    torch.set_num_threads(max(int(threads), 1))
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(path, mode="w"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+    try:
+        yield log
+    except BaseException:
+        log.exception("job failed")
+        raise
+
+
+def tensors(ds, split: str, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.as_tensor(getattr(ds, f"X_{split}"), dtype=torch.float32, device=device)
+    y = torch.as_tensor(getattr(ds, f"y_{split}"), dtype=torch.long, device=device)
+    return x, y
+
+
+def constraint_tensors(ds, protect: bool, device: str = "cpu"):
+    """(mutability or None, lower, upper) as tensors; mutability only when the experiment protects."""
+    mutability = torch.as_tensor(ds.mutability, dtype=torch.int8, device=device) if protect else None
+    lower = torch.as_tensor(ds.lower, dtype=torch.float32, device=device)
+    upper = torch.as_tensor(ds.upper, dtype=torch.float32, device=device)
+    return mutability, lower, upper
+
+
+def prepare_data_step(dataset: str, params: dict, output: str) -> None:
+    ds = prepare_dataset(dataset, **params)
+    write_dataset(ds, output)
+    log.info("prepared %s: train %s, val %s, test %s", dataset, ds.X_train.shape, ds.X_val.shape, ds.X_test.shape)
+
+
+def train_step(spec: dict, data: str, model_out: str, log_out: str, config_out: str, checkpoint: str, vae: str | None = None) -> None:
+    """Train one model; resumes from `checkpoint` if a previous attempt was killed."""
+    cfg = TrainConfig(**spec["train"])
+    ds = read_dataset(data)
+    arch = {"name": spec["model"]["name"], "n_features": ds.n_features, "n_classes": ds.n_classes, "hidden": int(spec["model"]["hidden"])}
+    model = build_model(arch["name"], arch["n_features"], arch["n_classes"], hidden=arch["hidden"], seed=cfg.seed)
+    x, y = tensors(ds, "train")
+    xv, yv = tensors(ds, "val")
+    mutability, lower, upper = constraint_tensors(ds, spec["protect"])
+    vae_model = load_vae(vae) if vae else None
+
+    def progress(row: dict) -> None:
+        log.info("epoch %d train_acc %.4f val_acc %.4f mature %.3f steps %.2f (%.2fs)", row["epoch"], row["train_accuracy"],
+                 row["val_accuracy"], row["mature_share"], row["mean_steps"], row["seconds"])  # fmt: skip
+
+    model, history = train(
+        model, x, y, cfg, x_val=xv, y_val=yv, mutability=mutability, lower=lower, upper=upper,
+        vae=vae_model, checkpoint=checkpoint, progress=progress,
+    )  # fmt: skip
+    with atomic_path(log_out) as tmp:
+        history.to_csv(tmp, index=False)
+    write_text_atomic(config_out, yaml.safe_dump(spec, sort_keys=True))
+    save_model(model_out, model, arch)
+    Path(checkpoint).unlink(missing_ok=True)
+
+
+def load_vae(path: str):
+    from cftrain.vae import VAE
+
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    vae = VAE(int(blob["n_features"]), int(blob["latent_dim"]), int(blob["hidden"]))
+    vae.load_state_dict(blob["state_dict"])
+    return vae.eval()
+
+
+def train_vae_step(data: str, output: str, params: dict) -> None:
+    from cftrain.vae import train_vae
+
+    ds = read_dataset(data)
+    x, _ = tensors(ds, "train")
+    vae, history = train_vae(x, **params)
+    log.info("VAE loss first/last epoch: %.4f / %.4f", history[0], history[-1])
+    with atomic_path(output) as tmp:
+        torch.save({"n_features": ds.n_features, "latent_dim": vae.latent_dim, "hidden": vae.decoder[0].out_features,
+                    "state_dict": vae.state_dict(), "history": history}, tmp)  # fmt: skip
+
+
+def counterfactuals_step(spec: dict, settings: dict, data: str, model_path: str, outputs: list[str]) -> None:
+    """Test-time counterfactuals of one model, one file per test-time energy weight."""
+    ds = read_dataset(data)
+    model = load_model(model_path)
+    x, y = tensors(ds, "test")
+    mutability, lower, upper = constraint_tensors(ds, spec["protect"])
+    weights = settings["lambda_energy"]
+    if len(weights) != len(outputs):
+        raise ValueError(f"{len(outputs)} outputs for {len(weights)} test-time energy weights")
+    for index, (lam, out) in enumerate(zip(weights, outputs, strict=True)):
+        cs, info = test_time_counterfactuals(
+            model, x, y, ds.n_classes, lambda_energy=lam, settings=settings, setting_index=index,
+            train_seed=spec["seed"], mutability=mutability, lower=lower, upper=upper, tau=float(settings["tau"]),
+        )  # fmt: skip
+        cs.attrs = {
+            "generator": "ecco", "dataset": spec["dataset"], "objective": spec["objective"], "seed": int(spec["seed"]),
+            "experiment": spec["experiment"], "lambda_energy": float(lam), "lambda_cost": float(settings["lambda_cost"]),
+            "step_size": float(settings["step_size"]), "max_iter": int(settings["max_iter"]), "tau": float(settings["tau"]),
+            "runs": int(settings["runs"]), "n_individuals": int(settings["n_individuals"]), "dropped_pairs": info["dropped"],
+        }  # fmt: skip
+        write_counterfactuals(out, cs)
+        log.info("λ_egy=%s: %d counterfactuals, %.1f%% converged", lam, len(cs), 100 * cs.converged.mean())
+
+
+def decision_surface_step(data: str, model_path: str, output: str, resolution: int = 200) -> None:
+    """Class-1 probability on a grid over a 2-D dataset (drawn by figures without the model)."""
+    import h5py
+
+    ds = read_dataset(data)
+    if ds.n_features != 2:
+        raise ValueError(f"decision surface needs 2-D data, {ds.name} has {ds.n_features} features")
+    model = load_model(model_path)
+    pts = np.concatenate([ds.X_train, ds.X_test])
+    lo, hi = pts.min(axis=0) - 1.0, pts.max(axis=0) + 1.0
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = torch.as_tensor(np.c_[gx.ravel(), gy.ravel()], dtype=torch.float32)
+    with torch.no_grad():
+        prob = torch.softmax(model(grid), dim=1).numpy()
+    with atomic_path(output) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("x", data=gx.astype(np.float32))
+        f.create_dataset("y", data=gy.astype(np.float32))
+        f.create_dataset("probability", data=prob.reshape(resolution, resolution, -1).astype(np.float32))
+        f.attrs["format"] = "cftrain.surface/1"
+
+
+def collect_csv(inputs: list[str], output: str) -> None:
+    frames = [pd.read_csv(p) for p in inputs]
+    with atomic_path(output) as tmp:
+        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+
+
+def evaluate_step(spec: dict, settings: dict, data: str, counterfactuals: list[str], output: str) -> None:
+    """Score one model's test-time counterfactuals: one tidy row per (run, setting)."""
+    from cftrain.evaluation.scores import score_counterfactuals
+
+    ds = read_dataset(data)
+    frames = []
+    for index, path in enumerate(counterfactuals):
+        cs = read_counterfactuals(path)
+        frame = score_counterfactuals(
+            cs, ds.X_test, ds.y_test, ip_draws=int(settings["ip_draws"]), mmd_samples=int(settings["mmd_samples"]),
+            mmd_length_scale=float(settings["mmd_length_scale"]), seed=int(settings["seed"]) + index,
+        )  # fmt: skip
+        frame.insert(0, "lambda_energy", float(cs.attrs["lambda_energy"]))
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    for i, (key, value) in enumerate((("experiment", spec["experiment"]), ("dataset", spec["dataset"]),
+                                       ("objective", spec["objective"]), ("seed", spec["seed"]))):  # fmt: skip
+        table.insert(i, key, value)
+    with atomic_path(output) as tmp:
+        table.to_csv(tmp, index=False)
+    log.info("scored %d rows; mean validity %.3f", len(table), table["validity"].mean())

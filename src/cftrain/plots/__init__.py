@@ -1,0 +1,1 @@
+"""Figures drawn only from tables and HDF5 files (method.md §8), never from models."""

@@ -1,0 +1,95 @@
+"""Batched search (method.md §3): equality with per-factual search, constraints, φ(t)."""
+
+import pytest
+import torch
+
+from cftrain.constraints import BOTH, DECREASE, INCREASE, NONE
+from cftrain.generators import ECCo, Generic, energy_schedule
+from cftrain.models import build_model
+from cftrain.search import search_counterfactuals
+
+
+def _model_and_data(d=5, k=3, n=64, seed=0):
+    model = build_model("mlp", d, k, hidden=16, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=gen)
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    target = (pred + 1 + torch.randint(0, k - 1, (n,), generator=gen)) % k
+    return model, x, target
+
+
+@pytest.mark.parametrize("generator", [Generic(lambda_cost=0.01), ECCo(lambda_cost=0.001, lambda_energy=5.0)])
+def test_batched_equals_one_at_a_time(generator):
+    model, x, target = _model_and_data()
+    kwargs = dict(step_size=0.5, max_iter=30, tau=0.8)
+    batch = search_counterfactuals(model, x, target, generator, **kwargs)
+    # Mixed convergence times: some stop early, some late, some never.
+    assert len(set(batch.steps.tolist())) >= 5
+    assert batch.converged.any() and (~batch.converged).any()
+    for i in range(x.shape[0]):
+        one = search_counterfactuals(model, x[i : i + 1], target[i : i + 1], generator, **kwargs)
+        assert int(one.steps[0]) == int(batch.steps[i])
+        assert bool(one.converged[0]) == bool(batch.converged[i])
+        assert (one.counterfactual[0] - batch.counterfactual[i]).abs().max() <= 1e-5
+        assert (one.adversarial[0] - batch.adversarial[i]).abs().max() <= 1e-5
+
+
+def test_converged_factual_is_not_moved():
+    model, x, _ = _model_and_data()
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    res = search_counterfactuals(model, x, pred, Generic(), tau=0.0)
+    assert (res.steps == 0).all() and res.converged.all()
+    assert torch.equal(res.counterfactual, x)
+
+
+def test_mutability_domain_and_epsilon():
+    d = 6
+    model, x, target = _model_and_data(d=d, n=200, seed=3)
+    codes = torch.tensor([NONE, INCREASE, DECREASE, BOTH, BOTH, NONE], dtype=torch.int8)
+    lower = torch.full((d,), -1.5)
+    upper = torch.full((d,), 1.5)
+    x = x.clamp(-1.5, 1.5)
+    res = search_counterfactuals(
+        model, x, target, ECCo(), step_size=1.0, max_iter=40, tau=0.99,
+        mutability=codes, lower=lower, upper=upper, epsilon=0.3,
+    )  # fmt: skip
+    move = res.counterfactual - x
+    assert res.steps.float().mean() > 3  # the search really moved
+    assert (move[:, [0, 5]] == 0).all()
+    assert (move[:, 1] >= 0).all() and (move[:, 2] <= 0).all()
+    assert (move[:, [3, 4]].abs() > 0).any()
+    assert (res.counterfactual >= lower).all() and (res.counterfactual <= upper).all()
+    assert ((res.adversarial - x).abs().amax(1) <= 0.3 + 1e-6).all()
+    assert (res.adversarial != x).any()
+
+
+def test_factual_outside_box_keeps_immutable_feature():
+    model, x, target = _model_and_data(d=3, n=20)
+    x[:, 0] = 5.0  # outside the box, immutable: must stay
+    codes = torch.tensor([NONE, BOTH, BOTH], dtype=torch.int8)
+    res = search_counterfactuals(model, x, target, Generic(), mutability=codes,
+                                 lower=torch.full((3,), -2.0), upper=torch.full((3,), 2.0))  # fmt: skip
+    assert (res.counterfactual[:, 0] == 5.0).all()
+
+
+def test_energy_schedule_hand_values():
+    # T=30: b=round(1.2)=1, a=0.1; T=50: b=2, a=0.2; t = completed steps + 1.
+    assert energy_schedule(0, 30) == pytest.approx(0.1 * 2**-0.9)
+    assert energy_schedule(0, 30) == pytest.approx(0.0536, abs=1e-4)
+    assert energy_schedule(29, 30) == pytest.approx(0.1 * 31**-0.9)
+    assert energy_schedule(29, 30) == pytest.approx(0.0045, abs=1e-4)
+    assert energy_schedule(0, 50) == pytest.approx(0.2 * 3**-0.9)
+    assert energy_schedule(49, 50) == pytest.approx(0.2 * 52**-0.9)
+    assert all(energy_schedule(t, 5) == 0.0 for t in range(5))
+    # Julia rounds half to even: T=62.5 is not an int; T=63 → round(2.52)=3, T=37 → round(1.48)=1
+    assert energy_schedule(0, 37) == pytest.approx(0.1 * 2**-0.9)
+    assert energy_schedule(0, 75) == pytest.approx(0.3 * 4**-0.9)  # 75/25 = 3
+
+
+def test_ecco_t5_equals_generic():
+    model, x, target = _model_and_data()
+    a = search_counterfactuals(model, x, target, ECCo(lambda_cost=0.01, lambda_energy=5.0), max_iter=5, tau=0.9)
+    b = search_counterfactuals(model, x, target, Generic(lambda_cost=0.01), max_iter=5, tau=0.9)
+    assert torch.equal(a.counterfactual, b.counterfactual)

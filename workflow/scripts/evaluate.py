@@ -1,0 +1,10 @@
+from cftrain.pipeline import evaluate_step, job_logging
+
+with job_logging(snakemake.log[0], snakemake.threads):
+    evaluate_step(
+        snakemake.params.spec,
+        snakemake.params.settings,
+        data=snakemake.input.data,
+        counterfactuals=list(snakemake.input.counterfactuals),
+        output=snakemake.output[0],
+    )

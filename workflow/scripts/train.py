@@ -1,0 +1,12 @@
+from cftrain.pipeline import job_logging, train_step
+
+with job_logging(snakemake.log[0], snakemake.threads):
+    train_step(
+        snakemake.params.spec,
+        data=snakemake.input.data,
+        model_out=snakemake.output.model,
+        log_out=snakemake.output.history,
+        config_out=snakemake.output.config,
+        checkpoint=snakemake.params.checkpoint,
+        vae=snakemake.input.vae or None,
+    )
