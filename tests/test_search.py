@@ -19,7 +19,9 @@ def _model_and_data(d=5, k=3, n=64, seed=0):
     return model, x, target
 
 
-@pytest.mark.parametrize("generator", [Generic(lambda_cost=0.01), ECCo(lambda_cost=0.001, lambda_energy=5.0)])
+@pytest.mark.parametrize(
+    "generator", [Generic(lambda_cost=0.01), ECCo(lambda_cost=0.001, lambda_energy=5.0)]
+)
 def test_batched_equals_one_at_a_time(generator):
     model, x, target = _model_and_data()
     kwargs = dict(step_size=0.5, max_iter=30, tau=0.8)
@@ -90,6 +92,8 @@ def test_energy_schedule_hand_values():
 
 def test_ecco_t5_equals_generic():
     model, x, target = _model_and_data()
-    a = search_counterfactuals(model, x, target, ECCo(lambda_cost=0.01, lambda_energy=5.0), max_iter=5, tau=0.9)
+    a = search_counterfactuals(
+        model, x, target, ECCo(lambda_cost=0.01, lambda_energy=5.0), max_iter=5, tau=0.9
+    )
     b = search_counterfactuals(model, x, target, Generic(lambda_cost=0.01), max_iter=5, tau=0.9)
     assert torch.equal(a.counterfactual, b.counterfactual)

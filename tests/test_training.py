@@ -2,7 +2,7 @@
 
 import torch
 
-from cftrain.constraints import NONE, BOTH, protect_immutable_neighbours
+from cftrain.constraints import BOTH, NONE, protect_immutable_neighbours
 from cftrain.datasets import prepare_dataset
 from cftrain.generators import ECCo
 from cftrain.models import build_model
@@ -59,7 +59,9 @@ def test_resume_from_checkpoint_matches_uninterrupted(tmp_path):
     kw = dict(objective="full", epochs=4, batch_size=60, n_ce=100, tau=0.9, seed=3, lambda_reg=0.25)
     full = train(build_model("mlp", 2, 2, seed=3), x, y, TrainConfig(**kw))[0]
     ckpt = tmp_path / "ckpt.pt"
-    train(build_model("mlp", 2, 2, seed=3), x, y, TrainConfig(**{**kw, "epochs": 2}), checkpoint=ckpt)
+    train(
+        build_model("mlp", 2, 2, seed=3), x, y, TrainConfig(**{**kw, "epochs": 2}), checkpoint=ckpt
+    )
     assert load_checkpoint(ckpt)["epoch"] == 2
     resumed, log = train(build_model("mlp", 2, 2, seed=3), x, y, TrainConfig(**kw), checkpoint=ckpt)
     assert list(log["epoch"]) == [1, 2, 3, 4]
@@ -75,8 +77,12 @@ def test_ct_on_moons_paper_settings_is_accurate_and_more_plausible():
     lower, upper = torch.as_tensor(ds.lower), torch.as_tensor(ds.upper)
     models = {}
     for objective in ("vanilla", "full"):
-        cfg = TrainConfig(objective=objective, tau=0.9, lambda_reg=0.25, batch_size=30, n_ce=1000, seed=2025)
-        models[objective] = train(build_model("mlp", 2, 2, seed=2025), x, y, cfg, lower=lower, upper=upper)[0]
+        cfg = TrainConfig(
+            objective=objective, tau=0.9, lambda_reg=0.25, batch_size=30, n_ce=1000, seed=2025
+        )
+        models[objective] = train(
+            build_model("mlp", 2, 2, seed=2025), x, y, cfg, lower=lower, upper=upper
+        )[0]
     with torch.no_grad():
         acc = (models["full"](xt).argmax(1) == yt).float().mean()
     assert acc >= 0.99
@@ -92,6 +98,11 @@ def test_ct_on_moons_paper_settings_is_accurate_and_more_plausible():
         with torch.no_grad():
             valid = model(res.counterfactual).argmax(1) == target
         ref = [xt[yt == c] for c in (0, 1)]
-        dist = torch.stack([torch.cdist(res.counterfactual[i : i + 1], ref[int(target[i])], p=1).mean() for i in range(len(target))])
+        dist = torch.stack(
+            [
+                torch.cdist(res.counterfactual[i : i + 1], ref[int(target[i])], p=1).mean()
+                for i in range(len(target))
+            ]
+        )
         ip[objective] = float(dist[valid].mean())
     assert ip["full"] < ip["vanilla"], ip

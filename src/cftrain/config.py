@@ -47,9 +47,13 @@ def parse_objective(objective: str) -> tuple[str, str | None]:
     """`full-generic` → ("full", "generic"); `vanilla` → ("vanilla", None)."""
     base, _, generator = objective.partition("-")
     if base not in OBJECTIVES:
-        raise ValueError(f"unknown objective {base!r} in {objective!r}: use one of {sorted(OBJECTIVES)}")
+        raise ValueError(
+            f"unknown objective {base!r} in {objective!r}: use one of {sorted(OBJECTIVES)}"
+        )
     if generator and generator not in GENERATORS:
-        raise ValueError(f"unknown generator {generator!r} in {objective!r}: use one of {GENERATORS}")
+        raise ValueError(
+            f"unknown generator {generator!r} in {objective!r}: use one of {GENERATORS}"
+        )
     return base, generator or None
 
 
@@ -85,7 +89,10 @@ def _layered(config: dict, experiment: str, dataset: str) -> tuple[dict, dict]:
     """(training, model) sections after experiment- and dataset-level overrides."""
     exp = experiment_section(config, experiment)
     ds = dataset_section(config, dataset)
-    training = deep_merge(config["training"], {k: ds[k] for k in ("batch_size", "n_ce", "tau", "lambda_reg") if k in ds})
+    training = deep_merge(
+        config["training"],
+        {k: ds[k] for k in ("batch_size", "n_ce", "tau", "lambda_reg") if k in ds},
+    )
     training = deep_merge(training, exp.get("training", {}))
     training = deep_merge(training, exp.get("dataset_training", {}).get(dataset, {}))
     model = deep_merge(config["model"], ds.get("model", {}))
@@ -131,7 +138,9 @@ def generator_params(name: str, lambda_cost: float, lambda_energy: float) -> dic
 
 def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
     """Test-time protocol settings (method.md §6.1) with experiment/dataset overrides."""
-    ev = deep_merge(config["evaluation"], experiment_section(config, experiment).get("evaluation", {}))
+    ev = deep_merge(
+        config["evaluation"], experiment_section(config, experiment).get("evaluation", {})
+    )
     ds = dataset_section(config, dataset)
     if "n_individuals" in ds:
         ev["n_individuals"] = ds["n_individuals"]
@@ -149,7 +158,9 @@ def targets(config: dict) -> list[tuple[str, str, str, int]]:
     return out
 
 
-def run_spec_dict(config: dict, experiment: str, dataset: str, objective: str, seed: int | str) -> dict:
+def run_spec_dict(
+    config: dict, experiment: str, dataset: str, objective: str, seed: int | str
+) -> dict:
     """`run_spec` as plain data (Snakemake params, written beside every model)."""
     from dataclasses import asdict
 
@@ -159,7 +170,10 @@ def run_spec_dict(config: dict, experiment: str, dataset: str, objective: str, s
 def data_params(config: dict, dataset: str) -> dict:
     """Keyword arguments of `cftrain.datasets.prepare_dataset` for one dataset."""
     ds = dataset_section(config, dataset)
-    params = {"seed": int(config["data"]["seed"]), "domain_n_std": float(config["data"]["domain_n_std"])}
+    params = {
+        "seed": int(config["data"]["seed"]),
+        "domain_n_std": float(config["data"]["domain_n_std"]),
+    }
     data_dir = config.get("data_dir")
     if data_dir:
         params["data_dir"] = str(data_dir)

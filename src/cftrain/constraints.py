@@ -16,7 +16,9 @@ NONE, BOTH, INCREASE, DECREASE = 0, 1, 2, 3
 MUTABILITY_CODES = {"none": NONE, "both": BOTH, "increase": INCREASE, "decrease": DECREASE}
 
 
-def mutability_vector(n_features: int, protected: Sequence[int] = (), rules: dict | None = None) -> np.ndarray:
+def mutability_vector(
+    n_features: int, protected: Sequence[int] = (), rules: dict | None = None
+) -> np.ndarray:
     """Codes (int8, shape (d,)) with `protected` (0-based) set to `none` and `rules` {index: name} applied."""
     codes = np.full(n_features, BOTH, dtype=np.int8)
     for index in protected:
@@ -25,7 +27,9 @@ def mutability_vector(n_features: int, protected: Sequence[int] = (), rules: dic
         codes[int(index)] = NONE
     for index, name in (rules or {}).items():
         if name not in MUTABILITY_CODES:
-            raise ValueError(f"mutability {name!r} for feature {index}: use one of {sorted(MUTABILITY_CODES)}")
+            raise ValueError(
+                f"mutability {name!r} for feature {index}: use one of {sorted(MUTABILITY_CODES)}"
+            )
         codes[int(index)] = MUTABILITY_CODES[name]
     return codes
 

@@ -25,9 +25,16 @@ def load_model(path: str | Path, device: str = "cpu") -> nn.Module:
     except Exception as err:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(f"{path}: not a readable cftrain model file ({err})") from err
     if not isinstance(blob, dict) or "architecture" not in blob or "state_dict" not in blob:
-        raise ValueError(f"{path}: not a cftrain model file (needs 'architecture' and 'state_dict')")
+        raise ValueError(
+            f"{path}: not a cftrain model file (needs 'architecture' and 'state_dict')"
+        )
     arch = blob["architecture"]
-    model = build_model(arch["name"], int(arch["n_features"]), int(arch["n_classes"]), hidden=int(arch.get("hidden", 32)))
+    model = build_model(
+        arch["name"],
+        int(arch["n_features"]),
+        int(arch["n_classes"]),
+        hidden=int(arch.get("hidden", 32)),
+    )
     try:
         model.load_state_dict(blob["state_dict"])
     except RuntimeError as err:

@@ -14,7 +14,9 @@ class MLP(nn.Module):
 
     def __init__(self, n_features: int, n_classes: int, hidden: int = 32):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+        self.net = nn.Sequential(
+            nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -56,7 +58,11 @@ def glorot_init_(model: nn.Module, generator: torch.Generator) -> nn.Module:
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Linear | nn.Conv2d):
-                fan_out = module.weight.shape[0] * module.weight[0, 0].numel() if module.weight.dim() > 2 else module.weight.shape[0]
+                fan_out = (
+                    module.weight.shape[0] * module.weight[0, 0].numel()
+                    if module.weight.dim() > 2
+                    else module.weight.shape[0]
+                )
                 fan_in = module.weight[0].numel()
                 bound = (6.0 / (fan_in + fan_out)) ** 0.5
                 module.weight.uniform_(-bound, bound, generator=generator)
@@ -65,7 +71,9 @@ def glorot_init_(model: nn.Module, generator: torch.Generator) -> nn.Module:
     return model
 
 
-def build_model(name: str, n_features: int, n_classes: int, *, hidden: int = 32, seed: int = 0) -> nn.Module:
+def build_model(
+    name: str, n_features: int, n_classes: int, *, hidden: int = 32, seed: int = 0
+) -> nn.Module:
     """Build and initialise a model by name (`mlp`, `linear`, `lenet5`) from `seed`."""
     if name == "mlp":
         model: nn.Module = MLP(n_features, n_classes, hidden)

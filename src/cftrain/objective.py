@@ -31,11 +31,15 @@ class LossWeights:
     adv: float = 0.25
 
     @classmethod
-    def for_objective(cls, objective: str, clf: float, div: float, reg: float, adv: float) -> "LossWeights":
+    def for_objective(
+        cls, objective: str, clf: float, div: float, reg: float, adv: float
+    ) -> LossWeights:
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}: use one of {sorted(OBJECTIVES)}")
         on = OBJECTIVES[objective]
-        return cls(clf, div if on["div"] else 0.0, reg if on["reg"] else 0.0, adv if on["adv"] else 0.0)
+        return cls(
+            clf, div if on["div"] else 0.0, reg if on["reg"] else 0.0, adv if on["adv"] else 0.0
+        )
 
     @property
     def needs_counterfactuals(self) -> bool:
@@ -46,12 +50,16 @@ def target_logit(model_out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return model_out.gather(1, target[:, None]).squeeze(1)
 
 
-def energy_gap(logits_pos: torch.Tensor, logits_ce: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def energy_gap(
+    logits_pos: torch.Tensor, logits_ce: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     """mean[E(x⁺,y⁺) − E(x′,y⁺)] = mean[M(x′)[y⁺] − M(x⁺)[y⁺]] (`implausibility`)."""
     return (target_logit(logits_ce, target) - target_logit(logits_pos, target)).mean()
 
 
-def energy_ridge(logits_pos: torch.Tensor, logits_ce: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def energy_ridge(
+    logits_pos: torch.Tensor, logits_ce: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     """mean[M(x⁺)[y⁺]² + M(x′)[y⁺]²] (`reg_loss`)."""
     return (target_logit(logits_pos, target) ** 2 + target_logit(logits_ce, target) ** 2).mean()
 

@@ -38,7 +38,12 @@ def job_logging(path: str | os.PathLike | None, threads: int = 1) -> Iterator[lo
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(path, mode="w"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=handlers,
+        force=True,
+    )
     try:
         yield log
     except BaseException:
@@ -54,7 +59,9 @@ def tensors(ds, split: str, device: str = "cpu") -> tuple[torch.Tensor, torch.Te
 
 def constraint_tensors(ds, protect: bool, device: str = "cpu"):
     """(mutability or None, lower, upper) as tensors; mutability only when the experiment protects."""
-    mutability = torch.as_tensor(ds.mutability, dtype=torch.int8, device=device) if protect else None
+    mutability = (
+        torch.as_tensor(ds.mutability, dtype=torch.int8, device=device) if protect else None
+    )
     lower = torch.as_tensor(ds.lower, dtype=torch.float32, device=device)
     upper = torch.as_tensor(ds.upper, dtype=torch.float32, device=device)
     return mutability, lower, upper
@@ -63,15 +70,36 @@ def constraint_tensors(ds, protect: bool, device: str = "cpu"):
 def prepare_data_step(dataset: str, params: dict, output: str) -> None:
     ds = prepare_dataset(dataset, **params)
     write_dataset(ds, output)
-    log.info("prepared %s: train %s, val %s, test %s", dataset, ds.X_train.shape, ds.X_val.shape, ds.X_test.shape)
+    log.info(
+        "prepared %s: train %s, val %s, test %s",
+        dataset,
+        ds.X_train.shape,
+        ds.X_val.shape,
+        ds.X_test.shape,
+    )
 
 
-def train_step(spec: dict, data: str, model_out: str, log_out: str, config_out: str, checkpoint: str, vae: str | None = None) -> None:
+def train_step(
+    spec: dict,
+    data: str,
+    model_out: str,
+    log_out: str,
+    config_out: str,
+    checkpoint: str,
+    vae: str | None = None,
+) -> None:
     """Train one model; resumes from `checkpoint` if a previous attempt was killed."""
     cfg = TrainConfig(**spec["train"])
     ds = read_dataset(data)
-    arch = {"name": spec["model"]["name"], "n_features": ds.n_features, "n_classes": ds.n_classes, "hidden": int(spec["model"]["hidden"])}
-    model = build_model(arch["name"], arch["n_features"], arch["n_classes"], hidden=arch["hidden"], seed=cfg.seed)
+    arch = {
+        "name": spec["model"]["name"],
+        "n_features": ds.n_features,
+        "n_classes": ds.n_classes,
+        "hidden": int(spec["model"]["hidden"]),
+    }
+    model = build_model(
+        arch["name"], arch["n_features"], arch["n_classes"], hidden=arch["hidden"], seed=cfg.seed
+    )
     x, y = tensors(ds, "train")
     xv, yv = tensors(ds, "val")
     mutability, lower, upper = constraint_tensors(ds, spec["protect"])
@@ -113,7 +141,9 @@ def train_vae_step(data: str, output: str, params: dict) -> None:
                     "state_dict": vae.state_dict(), "history": history}, tmp)  # fmt: skip
 
 
-def counterfactuals_step(spec: dict, settings: dict, data: str, model_path: str, outputs: list[str]) -> None:
+def counterfactuals_step(
+    spec: dict, settings: dict, data: str, model_path: str, outputs: list[str]
+) -> None:
     """Test-time counterfactuals of one model, one file per test-time energy weight."""
     ds = read_dataset(data)
     model = load_model(model_path)
@@ -134,7 +164,12 @@ def counterfactuals_step(spec: dict, settings: dict, data: str, model_path: str,
             "runs": int(settings["runs"]), "n_individuals": int(settings["n_individuals"]), "dropped_pairs": info["dropped"],
         }  # fmt: skip
         write_counterfactuals(out, cs)
-        log.info("λ_egy=%s: %d counterfactuals, %.1f%% converged", lam, len(cs), 100 * cs.converged.mean())
+        log.info(
+            "λ_egy=%s: %d counterfactuals, %.1f%% converged",
+            lam,
+            len(cs),
+            100 * cs.converged.mean(),
+        )
 
 
 def decision_surface_step(data: str, model_path: str, output: str, resolution: int = 200) -> None:
@@ -147,14 +182,18 @@ def decision_surface_step(data: str, model_path: str, output: str, resolution: i
     model = load_model(model_path)
     pts = np.concatenate([ds.X_train, ds.X_test])
     lo, hi = pts.min(axis=0) - 1.0, pts.max(axis=0) + 1.0
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     grid = torch.as_tensor(np.c_[gx.ravel(), gy.ravel()], dtype=torch.float32)
     with torch.no_grad():
         prob = torch.softmax(model(grid), dim=1).numpy()
     with atomic_path(output) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("x", data=gx.astype(np.float32))
         f.create_dataset("y", data=gy.astype(np.float32))
-        f.create_dataset("probability", data=prob.reshape(resolution, resolution, -1).astype(np.float32))
+        f.create_dataset(
+            "probability", data=prob.reshape(resolution, resolution, -1).astype(np.float32)
+        )
         f.attrs["format"] = "cftrain.surface/1"
 
 
@@ -164,7 +203,9 @@ def collect_csv(inputs: list[str], output: str) -> None:
         pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
 
 
-def evaluate_step(spec: dict, settings: dict, data: str, counterfactuals: list[str], output: str) -> None:
+def evaluate_step(
+    spec: dict, settings: dict, data: str, counterfactuals: list[str], output: str
+) -> None:
     """Score one model's test-time counterfactuals: one tidy row per (run, setting)."""
     from cftrain.evaluation.scores import score_counterfactuals
 

@@ -47,7 +47,9 @@ class CounterfactualSet:
         return int(self.target.shape[0])
 
 
-def write_counterfactuals(path: str | Path, cs: CounterfactualSet, *, compression: str | None = None) -> None:
+def write_counterfactuals(
+    path: str | Path, cs: CounterfactualSet, *, compression: str | None = None
+) -> None:
     """Write atomically. `compression="gzip"` trades write time for size (chunks of whole rows)."""
     missing = [a for a in REQUIRED_ATTRS if a != "format" and a not in cs.attrs]
     if missing:
@@ -93,7 +95,9 @@ def read_counterfactuals(path: str | Path) -> CounterfactualSet:
                 raise ValueError(f"{path}: dataset {name!r} missing")
             data = f[name][()]
             if data.dtype != dtype or data.ndim != ndim:
-                raise ValueError(f"{path}: dataset {name!r} is {data.dtype} {data.ndim}-D, expected {np.dtype(dtype)} {ndim}-D")
+                raise ValueError(
+                    f"{path}: dataset {name!r} is {data.dtype} {data.ndim}-D, expected {np.dtype(dtype)} {ndim}-D"
+                )
             arrays[name] = data
         n = arrays["target"].shape[0]
         if any(a.shape[0] != n for a in arrays.values()):

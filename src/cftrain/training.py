@@ -45,7 +45,9 @@ class TrainConfig:
     lambda_reg: float = 0.1
     lambda_adv: float = 0.25
     generator: str = "ecco"
-    generator_params: dict = field(default_factory=lambda: {"lambda_cost": 0.001, "lambda_energy": 5.0})
+    generator_params: dict = field(
+        default_factory=lambda: {"lambda_cost": 0.001, "lambda_energy": 5.0}
+    )
     step_size: float = 0.25
     max_iter: int = 30
     tau: float = 0.75
@@ -67,14 +69,18 @@ def split_sizes(n: int, k: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(k)]
 
 
-def draw_neighbours(y_train: torch.Tensor, target: torch.Tensor, n_classes: int, gen: torch.Generator) -> torch.Tensor:
+def draw_neighbours(
+    y_train: torch.Tensor, target: torch.Tensor, n_classes: int, gen: torch.Generator
+) -> torch.Tensor:
     """Index of one uniformly drawn training sample whose true label is the target (per item)."""
     order = torch.argsort(y_train, stable=True)
     counts = torch.bincount(y_train, minlength=n_classes)
     offsets = torch.cumsum(counts, 0) - counts
     if (counts[target] == 0).any():
         missing = sorted(set(target[counts[target] == 0].tolist()))
-        raise ValueError(f"no training sample of target class(es) {missing} to draw a neighbour from")
+        raise ValueError(
+            f"no training sample of target class(es) {missing} to draw a neighbour from"
+        )
     u = torch.rand(target.shape[0], generator=gen, dtype=torch.float64)
     pick = (u * counts[target]).long().clamp(max=counts[target] - 1)
     return order[offsets[target] + pick]
@@ -109,7 +115,10 @@ def counterfactual_sweep(
         "adversarial": result.adversarial,
         "label": y[idx],
     }
-    stats = {"mature_share": float(result.converged.float().mean()), "mean_steps": float(result.steps.float().mean())}
+    stats = {
+        "mature_share": float(result.converged.float().mean()),
+        "mean_steps": float(result.steps.float().mean()),
+    }
     return items, stats
 
 
@@ -147,13 +156,17 @@ def train(
     x_train, y_train = x_train.to(device), y_train.to(device).long()
     x_val = x_train[:0] if x_val is None else x_val.to(device)
     y_val = y_train[:0] if y_val is None else y_val.to(device).long()
-    mutability, lower, upper = (t.to(device) if t is not None else None for t in (mutability, lower, upper))
+    mutability, lower, upper = (
+        t.to(device) if t is not None else None for t in (mutability, lower, upper)
+    )
     n_classes = int(model(x_train[:1]).shape[1])
     weights = cfg.weights
     needs_ce = cfg.objective != "vanilla"
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed + 1)  # CE sweeps; model init uses `seed`
-    batches = list(zip(torch.split(x_train, cfg.batch_size), torch.split(y_train, cfg.batch_size), strict=True))
+    batches = list(
+        zip(torch.split(x_train, cfg.batch_size), torch.split(y_train, cfg.batch_size), strict=True)
+    )
     burnin_epochs = round(cfg.burnin * cfg.epochs)
     rows: list[dict] = []
     skipped_total = 0

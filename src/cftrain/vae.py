@@ -19,13 +19,17 @@ class VAE(nn.Module):
         self.encoder = nn.Sequential(nn.Linear(n_features, hidden), nn.Sigmoid())
         self.mu = nn.Linear(hidden, latent_dim)
         self.log_sigma = nn.Linear(hidden, latent_dim)
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.Tanh(), nn.Linear(hidden, n_features))
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.Tanh(), nn.Linear(hidden, n_features)
+        )
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x)
         return self.mu(h), self.log_sigma(h)
 
-    def encode_sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def encode_sample(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """A random draw z = μ + σ·ε (the stochastic encoding REVISE re-draws every step)."""
         mu, log_sigma = self.encode(x)
         noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
@@ -60,7 +64,9 @@ def train_vae(
             recon = vae.decode(z)
             mse = ((recon - xb) ** 2).sum() / xb.shape[0]
             kl = 0.5 * (torch.exp(2 * log_sigma) + mu**2 - 1 - 2 * log_sigma).sum() / xb.shape[0]
-            reg = 0.01 * sum((p**2).sum() for name, p in vae.decoder.named_parameters() if "weight" in name)
+            reg = 0.01 * sum(
+                (p**2).sum() for name, p in vae.decoder.named_parameters() if "weight" in name
+            )
             loss = mse + kl + reg
             opt.zero_grad()
             loss.backward()

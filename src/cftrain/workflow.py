@@ -18,7 +18,10 @@ def energy_tags(config: dict) -> list[str]:
 
 
 def all_models(config: dict) -> list[str]:
-    return [f"{MODEL_DIR}/model.pt".format(experiment=e, dataset=d, objective=o, seed=s) for e, d, o, s in targets(config)]
+    return [
+        f"{MODEL_DIR}/model.pt".format(experiment=e, dataset=d, objective=o, seed=s)
+        for e, d, o, s in targets(config)
+    ]
 
 
 def all_scores(config: dict) -> list[str]:
@@ -29,18 +32,27 @@ def all_scores(config: dict) -> list[str]:
 def figure_wanted(config: dict, name: str) -> bool:
     experiment, dataset = FIGURES[name]
     exp = config["experiments"].get(experiment)
-    return bool(exp) and dataset in exp["datasets"] and {"vanilla", "full"} <= set(exp["objectives"])
+    return (
+        bool(exp) and dataset in exp["datasets"] and {"vanilla", "full"} <= set(exp["objectives"])
+    )
 
 
 def all_targets(config: dict) -> list[str]:
     out = [f"{RESULTS}/tables/counterfactual_metrics.csv"]
-    out += [f"{RESULTS}/figures/{name}.{ext}" for name in FIGURES if figure_wanted(config, name) for ext in ("png", "pdf")]
+    out += [
+        f"{RESULTS}/figures/{name}.{ext}"
+        for name in FIGURES
+        if figure_wanted(config, name)
+        for ext in ("png", "pdf")
+    ]
     return out
 
 
 def needs_vae(config: dict, objective: str) -> bool:
     return objective.endswith("-revise") or (
-        objective != "vanilla" and "-" not in objective and config["training"]["generator"] == "revise"
+        objective != "vanilla"
+        and "-" not in objective
+        and config["training"]["generator"] == "revise"
     )
 
 

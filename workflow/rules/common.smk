@@ -15,9 +15,7 @@ def all_targets():
 
 
 def run_spec(wc):
-    return cfg.run_spec_dict(
-        config, wc.experiment, wc.dataset, wc.objective, wc.seed
-    )
+    return cfg.run_spec_dict(config, wc.experiment, wc.dataset, wc.objective, wc.seed)
 
 
 def eval_settings(wc):

@@ -3,9 +3,9 @@ rule prepare_data:
         "results/data/{dataset}.h5",
     log:
         "results/logs/prepare_data/{dataset}.log",
-    params:
-        prepare=lambda wc: cfg.data_params(config, wc.dataset),
     conda:
         "../../envs/cftrain.yaml"
+    params:
+        prepare=lambda wc: cfg.data_params(config, wc.dataset),
     script:
         "../scripts/prepare_data.py"

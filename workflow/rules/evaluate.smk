@@ -3,15 +3,15 @@ rule evaluate:
         data=rules.prepare_data.output[0],
         counterfactuals=rules.counterfactuals.output,
     output:
-        wf.EVAL_DIR + "/counterfactual_metrics.csv",
+        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/counterfactual_metrics.csv",
     log:
         "results/logs/evaluate/{experiment}/{dataset}/{objective}/seed{seed}.log",
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
     params:
         spec=run_spec,
         settings=eval_settings,
-    threads: 1
-    conda:
-        "../../envs/cftrain.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -21,7 +21,7 @@ rule decision_surface:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        wf.EVAL_DIR + "/decision_surface.h5",
+        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/decision_surface.h5",
     log:
         "results/logs/decision_surface/{experiment}/{dataset}/{objective}/seed{seed}.log",
     conda:

@@ -1,23 +1,19 @@
-def first_seed():
-    return config["seeds"][0]
-
-
 rule figure_moons_ce_examples:
     input:
         data="results/data/moons.h5",
         surfaces=expand(
-            wf.EVAL_DIR + "/decision_surface.h5",
+            "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/decision_surface.h5",
             experiment="main",
             dataset="moons",
             objective=["vanilla", "full"],
-            seed=first_seed(),
+            seed=config["seeds"][0],
         ),
         counterfactuals=expand(
-            wf.CF_DIR + "/{tag}.h5",
+            "results/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}/{tag}.h5",
             experiment="main",
             dataset="moons",
             objective=["vanilla", "full"],
-            seed=first_seed(),
+            seed=config["seeds"][0],
             tag=wf.energy_tags(config)[-1],
         ),
     output:

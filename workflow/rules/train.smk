@@ -3,18 +3,18 @@ rule train:
         data=rules.prepare_data.output[0],
         vae=vae_input,
     output:
-        model=wf.MODEL_DIR + "/model.pt",
-        history=wf.MODEL_DIR + "/training_log.csv",
-        config=wf.MODEL_DIR + "/config.yaml",
+        model="results/models/{experiment}/{dataset}/{objective}/seed{seed}/model.pt",
+        history="results/models/{experiment}/{dataset}/{objective}/seed{seed}/training_log.csv",
+        config="results/models/{experiment}/{dataset}/{objective}/seed{seed}/config.yaml",
     log:
         "results/logs/train/{experiment}/{dataset}/{objective}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
-    params:
-        spec=run_spec,
-        checkpoint=wf.MODEL_DIR + "/checkpoint.pt",
-    threads: 1
     conda:
         "../../envs/cftrain.yaml"
+    threads: 1
+    params:
+        spec=run_spec,
+        checkpoint="results/models/{experiment}/{dataset}/{objective}/seed{seed}/checkpoint.pt",
     script:
         "../scripts/train.py"

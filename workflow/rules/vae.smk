@@ -7,10 +7,10 @@ rule train_vae:
         "results/logs/train_vae/{dataset}.log",
     benchmark:
         "results/benchmarks/train_vae/{dataset}.tsv"
-    params:
-        vae=lambda wc: config["vae"],
-    threads: 1
     conda:
         "../../envs/cftrain.yaml"
+    threads: 1
+    params:
+        vae=lambda wc: config["vae"],
     script:
         "../scripts/train_vae.py"

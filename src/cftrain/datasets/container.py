@@ -51,8 +51,14 @@ def write_dataset(ds: DatasetSplits, path: str | Path) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
         for key in _ARRAYS:
             value = getattr(ds, key)
-            f.create_dataset(key, data=value.astype(np.float32 if key.startswith("X") else np.int64))
-        f.create_dataset("feature_names", data=np.array(ds.feature_names, dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset(
+                key, data=value.astype(np.float32 if key.startswith("X") else np.int64)
+            )
+        f.create_dataset(
+            "feature_names",
+            data=np.array(ds.feature_names, dtype=object),
+            dtype=h5py.string_dtype(),
+        )
         f.create_dataset("protected", data=np.asarray(ds.protected, dtype=np.int64))
         f.create_dataset("mutability", data=np.asarray(ds.mutability, dtype=np.int8))
         f.create_dataset("lower", data=np.asarray(ds.lower, dtype=np.float32))
@@ -77,14 +83,18 @@ def read_dataset(path: str | Path) -> DatasetSplits:
         fmt = f.attrs.get("format")
         if fmt != FORMAT:
             raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
-        missing = [k for k in (*_ARRAYS, "feature_names", "mutability", "lower", "upper") if k not in f]
+        missing = [
+            k for k in (*_ARRAYS, "feature_names", "mutability", "lower", "upper") if k not in f
+        ]
         if missing:
             raise ValueError(f"{path}: missing datasets {missing}")
         arrays = {k: f[k][()] for k in _ARRAYS}
         return DatasetSplits(
             name=str(f.attrs["name"]),
             **arrays,
-            feature_names=[s.decode() if isinstance(s, bytes) else str(s) for s in f["feature_names"][()]],
+            feature_names=[
+                s.decode() if isinstance(s, bytes) else str(s) for s in f["feature_names"][()]
+            ],
             protected=[int(i) for i in f["protected"][()]] if "protected" in f else [],
             mutability=f["mutability"][()],
             lower=f["lower"][()],

@@ -13,7 +13,9 @@ PROTECTED = {"moons": [0]}
 DATASETS = sorted(synthetic.GENERATORS)
 
 
-def stratified_split(y: np.ndarray, n_val: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    y: np.ndarray, n_val: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val) with the class ratio kept in validation (CE.jl `keep_class_ratio=true`)."""
     val = []
     for label in np.unique(y):
@@ -25,7 +27,9 @@ def stratified_split(y: np.ndarray, n_val: int, rng: np.random.Generator) -> tup
     return train_idx, val_idx
 
 
-def prepare_dataset(name: str, *, seed: int, n_train: int = 3000, n_val: int = 600, domain_n_std: float = 2.0) -> DatasetSplits:
+def prepare_dataset(
+    name: str, *, seed: int, n_train: int = 3000, n_val: int = 600, domain_n_std: float = 2.0
+) -> DatasetSplits:
     """Generate and split a dataset: train pool = first n_train+n_val, test = the rest of round(pool/0.8)."""
     if name not in synthetic.GENERATORS:
         raise ValueError(f"unknown dataset {name!r}: use one of {DATASETS}")

@@ -23,7 +23,9 @@ def setting_seed(eval_seed: int, train_seed: int, setting_index: int) -> int:
     return int(eval_seed) * 1_000_003 + int(train_seed) * 101 + int(setting_index)
 
 
-def draw_pairs(n_classes: int, n_individuals: int, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_pairs(
+    n_classes: int, n_individuals: int, gen: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """(factual class, target class) pairs, uniform over ordered pairs with target ≠ factual."""
     factual = gen.integers(0, n_classes, n_individuals)
     shift = gen.integers(0, n_classes - 1, n_individuals)
@@ -44,7 +46,9 @@ def draw_individuals(
     c = counts[factual_class][None, :]
     pick = np.minimum((u * c).astype(np.int64), np.maximum(c - 1, 0))
     ok = np.broadcast_to(c > 0, pick.shape)
-    index = np.where(ok, order[np.minimum(offsets[factual_class][None, :] + pick, len(order) - 1)], -1)
+    index = np.where(
+        ok, order[np.minimum(offsets[factual_class][None, :] + pick, len(order) - 1)], -1
+    )
     return index, ok.copy()
 
 

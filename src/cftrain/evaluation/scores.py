@@ -31,7 +31,9 @@ def score_counterfactuals(
     x_ref_t, y_ref_t = torch.as_tensor(x_ref), torch.as_tensor(y_ref)
     valid = cs.extra["predicted"] == cs.target
     costs = cost(cf, torch.as_tensor(cs.factual)).numpy()
-    ip = distance_implausibility(cf, target, x_ref_t, y_ref_t, n_draws=ip_draws, generator=gen_t).numpy()
+    ip = distance_implausibility(
+        cf, target, x_ref_t, y_ref_t, n_draws=ip_draws, generator=gen_t
+    ).numpy()
     run = cs.extra["run"]
     rows = []
     for r in np.unique(run):
@@ -44,7 +46,9 @@ def score_counterfactuals(
             group = group[gen_np.permutation(len(group))[:mmd_samples]]
             ref = ref[gen_np.permutation(len(ref))[:mmd_samples]]
             if len(group) >= 2 and len(ref) >= 2:
-                ip_star.append(mmd2_unbiased(torch.as_tensor(group), torch.as_tensor(ref), mmd_length_scale))
+                ip_star.append(
+                    mmd2_unbiased(torch.as_tensor(group), torch.as_tensor(ref), mmd_length_scale)
+                )
         rows.append({
             "run": int(r),
             "n": int(in_run.sum()),

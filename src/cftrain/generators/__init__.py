@@ -8,7 +8,9 @@ from cftrain.generators.revise import REVISE
 __all__ = ["ECCo", "Generator", "Generic", "REVISE", "energy_schedule", "build_generator"]
 
 
-def build_generator(name: str, *, lambda_cost: float = 0.001, lambda_energy: float = 5.0, vae=None) -> Generator:
+def build_generator(
+    name: str, *, lambda_cost: float = 0.001, lambda_energy: float = 5.0, vae=None
+) -> Generator:
     """Build a generator by config name (`generic`, `ecco`, `revise`)."""
     if name == "generic":
         return Generic(lambda_cost=lambda_cost)

@@ -27,19 +27,39 @@ def pick_examples(cs, per_direction: int = 1) -> np.ndarray:
     return np.asarray(picks, dtype=int)
 
 
-def plot_ce_examples(data: str, surfaces: list[str], counterfactuals: list[str], titles: list[str], outputs: list[str]) -> None:
+def plot_ce_examples(
+    data: str,
+    surfaces: list[str],
+    counterfactuals: list[str],
+    titles: list[str],
+    outputs: list[str],
+) -> None:
     ds = read_dataset(data)
-    fig, axes = plt.subplots(1, len(surfaces), figsize=(5 * len(surfaces), 4.5), sharex=True, sharey=True)
-    for ax, surface_path, cf_path, title in zip(np.atleast_1d(axes), surfaces, counterfactuals, titles, strict=True):
+    fig, axes = plt.subplots(
+        1, len(surfaces), figsize=(5 * len(surfaces), 4.5), sharex=True, sharey=True
+    )
+    for ax, surface_path, cf_path, title in zip(
+        np.atleast_1d(axes), surfaces, counterfactuals, titles, strict=True
+    ):
         with h5py.File(surface_path, "r") as f:
             gx, gy, prob = f["x"][()], f["y"][()], f["probability"][()]
         ax.contourf(gx, gy, prob[..., 1], levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
         ax.contour(gx, gy, prob[..., 1], levels=[0.5], colors="green", linewidths=1.5)
-        ax.scatter(ds.X_test[:, 0], ds.X_test[:, 1], c=ds.y_test, cmap="coolwarm", s=6, alpha=0.5, linewidths=0)
+        ax.scatter(
+            ds.X_test[:, 0],
+            ds.X_test[:, 1],
+            c=ds.y_test,
+            cmap="coolwarm",
+            s=6,
+            alpha=0.5,
+            linewidths=0,
+        )
         cs = read_counterfactuals(cf_path)
         for i in pick_examples(cs, per_direction=3):
             x, xp = cs.factual[i], cs.counterfactual[i]
-            ax.annotate("", xy=xp, xytext=x, arrowprops={"arrowstyle": "->", "color": "black", "lw": 1})
+            ax.annotate(
+                "", xy=xp, xytext=x, arrowprops={"arrowstyle": "->", "color": "black", "lw": 1}
+            )
             ax.scatter(*x, marker="o", s=40, facecolor="white", edgecolor="black", zorder=3)
             ax.scatter(*xp, marker="*", s=160, color="gold", edgecolor="black", zorder=4)
         ax.set_title(f"{title}\nECCo, λ_egy={cs.attrs['lambda_energy']:g}")
