@@ -3,7 +3,9 @@
 File format `cftrain.dataset/1`: datasets X_train, y_train, X_val, y_val, X_test, y_test,
 feature_names, mutability (codes of cftrain.constraints with the §4 protected features set to
 `none`), protected (0-based indices), lower, upper (domain box); root attributes format, name,
-n_classes, seed and provenance (JSON string).
+n_classes, seed and provenance (JSON string: raw file sha256, preprocessing parameters, sizes).
+Added in the same format version (readers default it when absent): root attribute
+categorical_groups, a JSON object {categorical variable: [0-based one-hot column indices]}.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class DatasetSplits:
     n_classes: int
     seed: int
     provenance: dict = field(default_factory=dict)
+    categorical_groups: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -51,8 +54,14 @@ def write_dataset(ds: DatasetSplits, path: str | Path) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
         for key in _ARRAYS:
             value = getattr(ds, key)
-            f.create_dataset(key, data=value.astype(np.float32 if key.startswith("X") else np.int64))
-        f.create_dataset("feature_names", data=np.array(ds.feature_names, dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset(
+                key, data=value.astype(np.float32 if key.startswith("X") else np.int64)
+            )
+        f.create_dataset(
+            "feature_names",
+            data=np.array(ds.feature_names, dtype=object),
+            dtype=h5py.string_dtype(),
+        )
         f.create_dataset("protected", data=np.asarray(ds.protected, dtype=np.int64))
         f.create_dataset("mutability", data=np.asarray(ds.mutability, dtype=np.int8))
         f.create_dataset("lower", data=np.asarray(ds.lower, dtype=np.float32))
@@ -62,6 +71,7 @@ def write_dataset(ds: DatasetSplits, path: str | Path) -> None:
         f.attrs["n_classes"] = int(ds.n_classes)
         f.attrs["seed"] = int(ds.seed)
         f.attrs["provenance"] = json.dumps(ds.provenance, sort_keys=True)
+        f.attrs["categorical_groups"] = json.dumps(ds.categorical_groups)
 
 
 def read_dataset(path: str | Path) -> DatasetSplits:
@@ -77,14 +87,18 @@ def read_dataset(path: str | Path) -> DatasetSplits:
         fmt = f.attrs.get("format")
         if fmt != FORMAT:
             raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
-        missing = [k for k in (*_ARRAYS, "feature_names", "mutability", "lower", "upper") if k not in f]
+        missing = [
+            k for k in (*_ARRAYS, "feature_names", "mutability", "lower", "upper") if k not in f
+        ]
         if missing:
             raise ValueError(f"{path}: missing datasets {missing}")
         arrays = {k: f[k][()] for k in _ARRAYS}
         return DatasetSplits(
             name=str(f.attrs["name"]),
             **arrays,
-            feature_names=[s.decode() if isinstance(s, bytes) else str(s) for s in f["feature_names"][()]],
+            feature_names=[
+                s.decode() if isinstance(s, bytes) else str(s) for s in f["feature_names"][()]
+            ],
             protected=[int(i) for i in f["protected"][()]] if "protected" in f else [],
             mutability=f["mutability"][()],
             lower=f["lower"][()],
@@ -92,4 +106,5 @@ def read_dataset(path: str | Path) -> DatasetSplits:
             n_classes=int(f.attrs["n_classes"]),
             seed=int(f.attrs["seed"]),
             provenance=json.loads(f.attrs.get("provenance", "{}")),
+            categorical_groups=json.loads(f.attrs.get("categorical_groups", "{}")),
         )
