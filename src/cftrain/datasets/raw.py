@@ -220,7 +220,7 @@ def verify_raw(path: Path, source: RawSource) -> dict:
     raise RawDataError(
         f"checksum mismatch for raw file {path}: sha256 is {actual}, expected {expected}"
         + (f" (content sha256 {content}, expected {expected_content})" if expected_content else "")
-        + f"; the file is corrupted or not the expected version — delete it and obtain it again: "
+        + "; the file is corrupted or not the expected version — delete it and obtain it again: "
         + _how_to_obtain(source, path.parent)
     )
 
