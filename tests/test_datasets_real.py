@@ -24,7 +24,7 @@ DATA_DIR = Path(
     or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 ).resolve()
 needs_data = pytest.mark.skipif(
-    not (DATA_DIR / "SHA256SUMS").is_file() and not (DATA_DIR / "mnist.npz").is_file(),
+    not all((DATA_DIR / s.file).is_file() for s in RAW_SOURCES.values()),
     reason=f"real raw data not found in {DATA_DIR} (set CFTRAIN_DATA_DIR to a folder with the "
     "verified copies)",
 )

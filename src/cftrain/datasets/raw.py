@@ -9,9 +9,9 @@ only if its parsed content is identical. Anything else is an error — a raw fil
 unverified.
 
 Data folder: the `data_dir` argument, else the environment variable CFTRAIN_DATA_DIR.
-Command line: `python -m cftrain.datasets.raw download <dataset> --data-dir DIR`,
-`python -m cftrain.datasets.raw import-gmsc cs-training.csv --data-dir DIR`,
-`python -m cftrain.datasets.raw verify --data-dir DIR`.
+Command line: `python -m cftrain.datasets download <dataset> --data-dir DIR`,
+`python -m cftrain.datasets import-gmsc cs-training.csv --data-dir DIR`,
+`python -m cftrain.datasets verify --data-dir DIR`.
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
         raise RawDataError(
             f"no raw data folder: pass data_dir or set the environment variable {ENV_DATA_DIR} "
             "(e.g. to a folder of verified copies such as ../shared/data, or to an empty folder "
-            "filled by `python -m cftrain.datasets.raw download <dataset> --data-dir DIR`)"
+            "filled by `python -m cftrain.datasets download <dataset> --data-dir DIR`)"
         )
     return Path(chosen)
 
@@ -218,11 +218,11 @@ def _how_to_obtain(source: RawSource, folder: Path) -> str:
     if source.dataset == "gmsc":
         how = (
             f"it needs a Kaggle login: download cs-training.csv from {source.urls[0]}, then run "
-            f"`python -m cftrain.datasets.raw import-gmsc cs-training.csv --data-dir {folder}`"
+            f"`python -m cftrain.datasets import-gmsc cs-training.csv --data-dir {folder}`"
         )
     else:
         how = (
-            f"run `python -m cftrain.datasets.raw download {source.dataset} --data-dir {folder}` "
+            f"run `python -m cftrain.datasets download {source.dataset} --data-dir {folder}` "
             f"(fetches {source.urls[0]})"
         )
     return f"{how}; or point data_dir/{ENV_DATA_DIR} at a folder of verified copies (e.g. ../shared/data)"
@@ -309,7 +309,7 @@ def download_raw(dataset: str, data_dir: str | os.PathLike | None = None) -> Pat
         raise RawDataError(
             "GMSC cannot be downloaded automatically: Kaggle requires a login and acceptance of "
             f"the competition rules. Download cs-training.csv from {source.urls[0]} and run "
-            f"`python -m cftrain.datasets.raw import-gmsc cs-training.csv --data-dir {folder}`."
+            f"`python -m cftrain.datasets import-gmsc cs-training.csv --data-dir {folder}`."
         )
     if dataset == "mnist":
         names = ("train_images", "train_labels", "test_images", "test_labels")
@@ -362,7 +362,7 @@ def import_gmsc(cs_training_csv: str | os.PathLike, data_dir: str | os.PathLike 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cftrain.datasets.raw", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cftrain.datasets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     down = sub.add_parser("download", help="fetch one dataset (or 'all') from its canonical source")
     down.add_argument("dataset", choices=[*sorted(RAW_SOURCES), "all"])
@@ -372,6 +372,14 @@ def main(argv: list[str] | None = None) -> int:
     for p in (down, imp, ver):
         p.add_argument("--data-dir", default=None, help=f"default: ${ENV_DATA_DIR}")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except RawDataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "download":
         names = (
             [n for n in sorted(RAW_SOURCES) if n != "gmsc"]
@@ -393,7 +401,3 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"FAILED  {err}", file=sys.stderr)
         return int(failed > 0)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
