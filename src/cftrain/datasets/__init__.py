@@ -1,6 +1,17 @@
 """Datasets of method.md §4: preparation, storage and reading of train/validation/test splits."""
 
 from cftrain.datasets.container import DatasetSplits, read_dataset, write_dataset
-from cftrain.datasets.registry import DATASETS, prepare_dataset
+from cftrain.datasets.raw import RAW_SOURCES, RawDataError, download_raw
+from cftrain.datasets.registry import DATASETS, PROTECTED, prepare_dataset
 
-__all__ = ["DATASETS", "DatasetSplits", "prepare_dataset", "read_dataset", "write_dataset"]
+__all__ = [
+    "DATASETS",
+    "PROTECTED",
+    "RAW_SOURCES",
+    "DatasetSplits",
+    "RawDataError",
+    "download_raw",
+    "prepare_dataset",
+    "read_dataset",
+    "write_dataset",
+]

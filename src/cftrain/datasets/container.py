@@ -3,7 +3,9 @@
 File format `cftrain.dataset/1`: datasets X_train, y_train, X_val, y_val, X_test, y_test,
 feature_names, mutability (codes of cftrain.constraints with the §4 protected features set to
 `none`), protected (0-based indices), lower, upper (domain box); root attributes format, name,
-n_classes, seed and provenance (JSON string).
+n_classes, seed and provenance (JSON string: raw file sha256, preprocessing parameters, sizes).
+Added in the same format version (readers default it when absent): root attribute
+categorical_groups, a JSON object {categorical variable: [0-based one-hot column indices]}.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class DatasetSplits:
     n_classes: int
     seed: int
     provenance: dict = field(default_factory=dict)
+    categorical_groups: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -68,6 +71,7 @@ def write_dataset(ds: DatasetSplits, path: str | Path) -> None:
         f.attrs["n_classes"] = int(ds.n_classes)
         f.attrs["seed"] = int(ds.seed)
         f.attrs["provenance"] = json.dumps(ds.provenance, sort_keys=True)
+        f.attrs["categorical_groups"] = json.dumps(ds.categorical_groups)
 
 
 def read_dataset(path: str | Path) -> DatasetSplits:
@@ -102,4 +106,5 @@ def read_dataset(path: str | Path) -> DatasetSplits:
             n_classes=int(f.attrs["n_classes"]),
             seed=int(f.attrs["seed"]),
             provenance=json.loads(f.attrs.get("provenance", "{}")),
+            categorical_groups=json.loads(f.attrs.get("categorical_groups", "{}")),
         )

@@ -1,59 +1,114 @@
-"""Dataset registry and the common split pipeline of method.md §4 (`get_data`)."""
+"""Registry of the ten datasets of method.md §4 and `prepare_dataset`, the single entry point.
+
+`prepare_dataset(name, *, seed, data_dir=None, domain_n_std=2.0, **size_overrides)` returns a
+`DatasetSplits` (float32 features, int64 labels 0..K-1) with the §4 protected features (0-based),
+feature names, categorical one-hot groups, a domain box inferred from the training split with
+`domain_n_std` (code default 2, paper appendix 3 — method.md §10 item 4; MNIST: fixed [-1, 1]) and
+provenance (seed, sizes, raw file sha256, preprocessing). Same arguments → identical arrays, hence a
+byte-identical file from `write_dataset`. Size overrides: n_train, n_val, n_test (None = §4 default).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from cftrain.constraints import infer_domain, mutability_vector
-from cftrain.datasets import synthetic
+from cftrain.datasets import mnist, synthetic, tabular
 from cftrain.datasets.container import DatasetSplits
+from cftrain.datasets.raw import RAW_SOURCES
+from cftrain.datasets.splits import stratified_split
 
-# Protected (immutable) features of §4, 0-based.
-PROTECTED = {"moons": [0]}
-DATASETS = sorted(synthetic.GENERATORS)
+SYNTHETIC = ("lin_sep", "over", "circles", "moons", "gaussm")
+TABULAR = ("adult", "cali", "credit", "gmsc")
+REAL = (*TABULAR, "mnist")
+DATASETS = [*SYNTHETIC, *REAL]
+SIZE_KEYS = ("n_train", "n_val", "n_test")
+
+# §4 mutability table, 0-based. gaussm is not in the table (unreported, §10 item 6): first
+# coordinate by analogy with the 2-D sets.
+PROTECTED = {
+    **{name: [0] for name in SYNTHETIC},
+    **{name: [spec.protected_index] for name, spec in tabular.SPECS.items()},
+    "mnist": mnist.protected_pixels(),
+}
+
+__all__ = ["DATASETS", "PROTECTED", "RAW_SOURCES", "prepare_dataset", "stratified_split"]
 
 
-def stratified_split(
-    y: np.ndarray, n_val: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, val) with the class ratio kept in validation (CE.jl `keep_class_ratio=true`)."""
-    val = []
-    for label in np.unique(y):
-        idx = np.flatnonzero(y == label)
-        take = int(round(n_val * len(idx) / len(y)))
-        val.append(rng.permutation(idx)[:take])
-    val_idx = np.sort(np.concatenate(val))
-    train_idx = np.setdiff1d(np.arange(len(y)), val_idx)
-    return train_idx, val_idx
+def _sizes(name: str, size_overrides: dict) -> dict:
+    unknown = sorted(set(size_overrides) - set(SIZE_KEYS))
+    if unknown:
+        raise TypeError(f"prepare_dataset({name!r}): unknown size keys {unknown}; use {SIZE_KEYS}")
+    return {k: (None if v is None else int(v)) for k, v in size_overrides.items()}
+
+
+def _prepare_synthetic(name: str, seed: int, n_train=None, n_val=None, n_test=None) -> dict:
+    n_train = synthetic.DEFAULT_SIZES["n_train"] if n_train is None else n_train
+    n_val = synthetic.DEFAULT_SIZES["n_val"] if n_val is None else n_val
+    n_pool = n_train + n_val
+    n_test = round(n_pool / 0.8) - n_pool if n_test is None else n_test
+    if n_train < 1 or n_val < 0 or n_test < 1:
+        raise ValueError(f"{name}: invalid sizes n_train={n_train}, n_val={n_val}, n_test={n_test}")
+    rng = np.random.default_rng(seed)
+    x_pool, y_pool, x_test, y_test = synthetic.draw_synthetic(name, n_pool, n_test, rng)
+    train_idx, val_idx = stratified_split(y_pool, n_val, rng)
+    return {
+        "X_train": x_pool[train_idx], "y_train": y_pool[train_idx],
+        "X_val": x_pool[val_idx], "y_val": y_pool[val_idx],
+        "X_test": x_test, "y_test": y_test,
+        "feature_names": [f"x{i + 1}" for i in range(x_pool.shape[1])],
+        "protected": PROTECTED[name],
+        "categorical_groups": {},
+        "provenance": {
+            "source": {"generator": synthetic.GENERATOR_PARAMS[name],
+                       "n_generated": max(synthetic.N_GENERATED, n_pool + n_test)},
+            "preprocessing": "none (raw coordinates)",
+        },
+    }  # fmt: skip
 
 
 def prepare_dataset(
-    name: str, *, seed: int, n_train: int = 3000, n_val: int = 600, domain_n_std: float = 2.0
+    name: str,
+    *,
+    seed: int,
+    data_dir=None,
+    domain_n_std: float = 2.0,
+    **size_overrides,
 ) -> DatasetSplits:
-    """Generate and split a dataset: train pool = first n_train+n_val, test = the rest of round(pool/0.8)."""
-    if name not in synthetic.GENERATORS:
+    """Prepare dataset `name` (one of DATASETS); see the module docstring."""
+    if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: use one of {DATASETS}")
-    rng = np.random.default_rng(seed)
-    n_pool = n_train + n_val
-    n_total = int(round(n_pool / 0.8))
-    x, y = synthetic.GENERATORS[name](n_total, rng)
-    order = rng.permutation(n_total)
-    x, y = x[order], y[order]
-    x_pool, y_pool, x_test, y_test = x[:n_pool], y[:n_pool], x[n_pool:], y[n_pool:]
-    train_idx, val_idx = stratified_split(y_pool, n_val, rng)
-    x_train = x_pool[train_idx]
-    lower, upper = infer_domain(x_train, domain_n_std)
-    protected = PROTECTED.get(name, [])
+    sizes = _sizes(name, size_overrides)
+    if name in SYNTHETIC:
+        parts = _prepare_synthetic(name, seed, **sizes)
+    elif name in TABULAR:
+        parts = tabular.prepare_tabular(name, seed=seed, data_dir=data_dir, **sizes)
+    else:
+        parts = mnist.prepare_mnist(seed=seed, data_dir=data_dir, **sizes)
+    if "domain" in parts:
+        lower, upper = parts.pop("domain")
+        domain = {"box": "fixed"}
+    else:
+        lower, upper = infer_domain(parts["X_train"], domain_n_std)
+        domain = {"box": "inferred from training split", "n_std": domain_n_std}
+    n_features = parts["X_train"].shape[1]
+    provenance = {
+        "method": "method.md §4",
+        "dataset": name,
+        "seed": int(seed),
+        "sizes": {k: len(parts[f"y_{k[2:]}"]) for k in SIZE_KEYS},
+        "size_overrides": {k: v for k, v in sorted(sizes.items()) if v is not None},
+        "domain": domain,
+        **parts.pop("provenance"),
+    }
+    n_classes = 10 if name == "mnist" else 2
     return DatasetSplits(
         name=name,
-        X_train=x_train, y_train=y_pool[train_idx],
-        X_val=x_pool[val_idx], y_val=y_pool[val_idx],
-        X_test=x_test, y_test=y_test,
-        feature_names=[f"x{i + 1}" for i in range(x.shape[1])],
-        protected=protected,
-        mutability=mutability_vector(x.shape[1], protected),
-        lower=lower, upper=upper,
-        n_classes=int(y.max()) + 1,
-        seed=seed,
-        provenance={"generator": name, "n_train": n_train, "n_val": n_val, "domain_n_std": domain_n_std},
-    )  # fmt: skip
+        **parts,
+        mutability=mutability_vector(n_features, parts["protected"]),
+        lower=lower,
+        upper=upper,
+        n_classes=n_classes,
+        seed=int(seed),
+        provenance=provenance,
+    )
