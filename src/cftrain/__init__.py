@@ -7,7 +7,7 @@ The public API for training your own model with CT (method.md §1–3):
 - generators `Generic`, `ECCo`, `REVISE`; `build_model` for the paper's MLP/linear/LeNet-5.
 """
 
-from cftrain.generators import ECCo, Generic, REVISE, build_generator
+from cftrain.generators import REVISE, ECCo, Generic, build_generator
 from cftrain.models import build_model
 from cftrain.search import SearchResult, search_counterfactuals
 from cftrain.training import TrainConfig, TrainingError, train
