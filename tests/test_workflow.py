@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 from helpers import REPO, copy_repo, run_snakemake
 
+from cftrain.config import load_config
 from cftrain.store import FORMAT, read_counterfactuals
+from cftrain.workflow import FIGURES, TABLES, figure_wanted
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,56 @@
+"""Config resolution (cftrain.config) and target lists (cftrain.workflow)."""
+
+import pytest
+from helpers import REPO
+
+from cftrain.config import evaluation_settings, load_config, parse_objective, run_spec, targets
+from cftrain.workflow import FIGURES, all_targets, figure_inputs, figure_wanted, per_model
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(REPO / "config" / "config.yaml")
+
+
+def test_paper_defaults(config):
+    spec = run_spec(config, "main", "moons", "full", 2025)
+    t = spec.train
+    assert (t.epochs, t.lr, t.batch_size, t.n_ce, t.tau, t.lambda_reg) == (100, 0.001, 30, 1000, 0.9, 0.25)
+    assert (t.lambda_div, t.lambda_adv, t.step_size, t.max_iter, t.epsilon) == (0.5, 0.25, 0.25, 30, 0.3)
+    assert t.generator == "ecco" and t.generator_params == {"lambda_cost": 0.001, "lambda_energy": 5.0}
+    adult = run_spec(config, "main", "adult", "full", 2025).train
+    assert (adult.batch_size, adult.n_ce, adult.tau) == (1000, 5000, 0.75)
+    assert not spec.protect and run_spec(config, "mutability", "moons", "full", 1).protect
+
+
+def test_overrides_layer_in_order(config):
+    mut = run_spec(config, "mutability", "moons", "full", 1).train
+    assert mut.lambda_adv == 0.0 and mut.lambda_reg == 0.0  # method.md §10.2
+    assert run_spec(config, "mutability", "adult", "full", 1).train.lambda_adv == 0.25
+    poc = run_spec(config, "poc", "lin_sep", "full", 1)
+    assert poc.model["name"] == "linear" and poc.train.generator == "generic" and poc.train.batch_size == 50
+    gen = run_spec(config, "generators", "moons", "full-revise", 1).train
+    assert gen.generator == "revise" and gen.objective == "full"
+    assert evaluation_settings(config, "mutability", "moons")["tau"] == 0.5
+    assert evaluation_settings(config, "main", "moons")["tau"] == 0.95
+    assert evaluation_settings(config, "main", "mnist")["n_individuals"] == 25
+
+
+def test_parse_objective_rejects_unknown():
+    assert parse_objective("full-generic") == ("full", "generic")
+    with pytest.raises(ValueError, match="unknown objective"):
+        parse_objective("fancy")
+    with pytest.raises(ValueError, match="unknown generator"):
+        parse_objective("full-dice")
+
+
+def test_default_config_targets_every_artifact(config):
+    assert len(targets(config)) == 9 * 2 + 9 * 2 + 5 * 4 + 2 * 4 + 2
+    wanted = all_targets(config)
+    for name in FIGURES:
+        assert figure_wanted(config, name)
+        assert f"results/figures/{name}.png" in wanted
+        assert all(p.startswith("results/") for p in figure_inputs(config, name))
+    for table in ("main", "validity", "ig", "costs"):
+        assert f"results/tables/{table}.csv" in wanted and f"results/tables/{table}.tex" in wanted
+    assert len(per_model(config, "ig_rounds")) == 18  # mutability only
