@@ -47,6 +47,8 @@ def percent_reduction(
         raise ValueError(f"objective(s) {sorted(missing)} not in column {objective_col!r}")
     per_run = per_run[[baseline, treatment]].dropna()
     per_run["ratio"] = per_run[treatment] / per_run[baseline]
+    # A run whose baseline value is 0 (e.g. an MMD clamped at 0) has no finite ratio: leave it out.
+    per_run = per_run[np.isfinite(per_run["ratio"])]
     per_run["delta"] = per_run[treatment].abs() - per_run[baseline].abs()
     tail = (1.0 - level) / 2.0
 

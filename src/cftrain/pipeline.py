@@ -146,9 +146,10 @@ def counterfactuals_step(
 ) -> None:
     """Test-time counterfactuals of one model, one file per test-time energy weight."""
     ds = read_dataset(data)
-    model = load_model(model_path)
-    x, y = tensors(ds, "test")
-    mutability, lower, upper = constraint_tensors(ds, spec["protect"])
+    device = spec.get("device", "cpu")
+    model = load_model(model_path, device)
+    x, y = tensors(ds, "test", device)
+    mutability, lower, upper = constraint_tensors(ds, spec["protect"], device)
     weights = settings["lambda_energy"]
     if len(weights) != len(outputs):
         raise ValueError(f"{len(outputs)} outputs for {len(weights)} test-time energy weights")
@@ -239,8 +240,8 @@ def performance_step(spec: dict, settings: dict, data: str, model_path: str, out
     from cftrain.evaluation.performance import model_performance
 
     ds = read_dataset(data)
-    model = load_model(model_path)
-    x, y = tensors(ds, "test")
+    model = load_model(model_path, spec.get("device", "cpu"))
+    x, y = tensors(ds, "test", spec.get("device", "cpu"))
     table = model_performance(
         model, x, y, ds.n_classes, robustness=bool(settings["robustness"]), eps_max=float(settings["eps_max"]),
         eps_count=int(settings["eps_count"]), pgd_steps=int(settings["pgd_steps"]),

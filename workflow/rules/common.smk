@@ -2,6 +2,7 @@
 import cftrain.config as cfg
 import cftrain.workflow as wf
 import cftrain.evaluation.examples as ex
+from cftrain.resources import MAX_GPU_RUNTIME_MIN, device_resources, grow, partition_for
 
 
 wildcard_constraints:

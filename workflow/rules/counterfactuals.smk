@@ -14,6 +14,10 @@ rule counterfactuals:
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
+    resources:
+        mem_mb=grow(4000),
+        runtime=grow(60),
+        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_spec,
         settings=eval_settings,

@@ -5,6 +5,9 @@ rule prepare_data:
         "results/logs/prepare_data/{dataset}.log",
     conda:
         "../../envs/cftrain.yaml"
+    resources:
+        mem_mb=grow(4000),
+        runtime=grow(30),
     params:
         prepare=lambda wc: cfg.data_params(config, wc.dataset),
     script:

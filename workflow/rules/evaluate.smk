@@ -10,12 +10,16 @@ rule evaluate:
         "results/logs/evaluate/{experiment}/{dataset}/{objective}/seed{seed}.log",
     benchmark:
         "results/benchmarks/evaluate/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow(8000),
+        runtime=grow(60),
+        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_spec,
         settings=eval_settings,
-    threads: 1
-    conda:
-        "../../envs/cftrain.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -30,12 +34,16 @@ rule attributions:
         "results/logs/attributions/{experiment}/{dataset}/{objective}/seed{seed}.log",
     benchmark:
         "results/benchmarks/attributions/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow(8000),
+        runtime=grow(60),
+        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_spec,
         settings=eval_settings,
-    threads: 1
-    conda:
-        "../../envs/cftrain.yaml"
     script:
         "../scripts/attributions.py"
 
@@ -50,6 +58,10 @@ rule decision_surface:
         "results/logs/decision_surface/{experiment}/{dataset}/{objective}/seed{seed}.log",
     conda:
         "../../envs/cftrain.yaml"
+    resources:
+        mem_mb=grow(2000),
+        runtime=grow(15),
+        slurm_partition=lambda wc: partition_for(wc.dataset),
     script:
         "../scripts/decision_surface.py"
 
@@ -62,10 +74,14 @@ rule ig_maps:
         "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/ig_maps.h5",
     log:
         "results/logs/ig_maps/{experiment}/{dataset}/{objective}/seed{seed}.log",
-    params:
-        seed=lambda wc: config["evaluation"]["seed"],
     conda:
         "../../envs/cftrain.yaml"
+    resources:
+        mem_mb=grow(4000),
+        runtime=grow(30),
+        slurm_partition=lambda wc: partition_for(wc.dataset),
+    params:
+        seed=lambda wc: config["evaluation"]["seed"],
     script:
         "../scripts/ig_maps.py"
 
@@ -79,10 +95,14 @@ rule examples:
         "results/examples/{experiment}/{dataset}/{objective}/seed{seed}/{kind}.h5",
     log:
         "results/logs/examples/{experiment}/{dataset}/{objective}/seed{seed}/{kind}.log",
-    params:
-        spec=run_spec,
     conda:
         "../../envs/cftrain.yaml"
+    resources:
+        mem_mb=grow(4000),
+        runtime=grow(60),
+        slurm_partition=lambda wc: partition_for(wc.dataset),
+    params:
+        spec=run_spec,
     script:
         "../scripts/examples.py"
 
@@ -119,10 +139,10 @@ rule table:
         tex="results/tables/{table}.tex",
     log:
         "results/logs/tables/{table}.log",
-    params:
-        datasets=lambda wc: list(config["datasets"]),
     localrule: True
     conda:
         "../../envs/cftrain.yaml"
+    params:
+        datasets=lambda wc: list(config["datasets"]),
     script:
         "../scripts/table.py"

@@ -16,10 +16,10 @@ for figure_name in wf.FIGURES:
             pdf=f"results/figures/{figure_name}.pdf",
         log:
             f"results/logs/figures/{figure_name}.log",
-        params:
-            name=figure_name,
         localrule: True
         conda:
             "../../envs/cftrain.yaml"
+        params:
+            name=figure_name,
         script:
             "../scripts/figure.py"

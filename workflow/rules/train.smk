@@ -13,6 +13,10 @@ rule train:
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
+    resources:
+        **device_resources(config["device"]),
+        mem_mb=grow(8000),
+        runtime=grow(240, cap=MAX_GPU_RUNTIME_MIN),
     params:
         spec=run_spec,
         checkpoint="results/models/{experiment}/{dataset}/{objective}/seed{seed}/checkpoint.pt",

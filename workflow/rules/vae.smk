@@ -10,6 +10,10 @@ rule train_vae:
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
+    resources:
+        **device_resources(config["device"]),
+        mem_mb=grow(4000),
+        runtime=grow(120),
     params:
         vae=lambda wc: config["vae"],
     script:

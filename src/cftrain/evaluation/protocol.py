@@ -93,7 +93,7 @@ def test_time_counterfactuals(
         factual=result.factual.cpu().numpy(),
         counterfactual=result.counterfactual.cpu().numpy(),
         target=target,
-        factual_label=y_test.cpu().numpy()[flat],
+        factual_label=y_test.cpu().numpy()[flat],  # the factual's true label
         converged=result.converged.cpu().numpy(),
         steps=result.steps.cpu().numpy(),
         extra={
