@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from cftrain.plots.common import (
     OBJECTIVE_COLOURS,
@@ -84,6 +85,7 @@ def moons_val_accuracy(inputs: list[str], outputs: list[str]) -> None:
     for objective in ordered(df["objective"], GENERATOR_OBJECTIVES):
         _mean_band(ax, df[df["objective"] == objective], "epoch", "val_accuracy", objective,
                    marker="o" if df["epoch"].nunique() <= 20 else None)  # fmt: skip
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
     ax.set_title("Moons: validation accuracy during training, by training generator")
@@ -107,7 +109,8 @@ def mnist_grids_generators(inputs: list[str], outputs: list[str]) -> None:
         objective = str(read_store(path).attrs.get("objective", ""))
         draw_grid(ax, path, GRID_TITLES.get(objective, objective_label(objective)))
     fig.suptitle(
-        "MNIST counterfactual grids (row = factual class, column = target; factual on the diagonal)"
+        "MNIST counterfactual grids (row = factual class, column = target; factual on the diagonal)",
+        fontsize=14,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     save(fig, outputs)
