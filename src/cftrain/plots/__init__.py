@@ -10,7 +10,17 @@ from importlib import import_module
 
 # figure name → "module:function"; every function has the signature (inputs, outputs).
 RENDERERS = {
+    "poc": "cftrain.plots.poc:poc",
+    "mnist_ce": "cftrain.plots.mnist:mnist_ce",
+    "mnist_ig": "cftrain.plots.mnist:mnist_ig",
+    "robustness": "cftrain.plots.performance:robustness",
+    "ablation": "cftrain.plots.performance:ablation",
+    "mnist_grid_vanilla": "cftrain.plots.mnist:mnist_grid_vanilla",
+    "mnist_grid_ct": "cftrain.plots.mnist:mnist_grid_ct",
     "moons_ce_examples": "cftrain.plots.moons:moons_ce_examples",
+    "moons_plausibility": "cftrain.plots.generators:moons_plausibility",
+    "moons_val_accuracy": "cftrain.plots.generators:moons_val_accuracy",
+    "mnist_grids_generators": "cftrain.plots.generators:mnist_grids_generators",
 }
 
 

@@ -75,4 +75,10 @@ def plot_ce_examples(
 def moons_ce_examples(inputs: list[str], outputs: list[str]) -> None:
     """Inputs: data, BL surface, CT surface, BL store, CT store (workflow.figure_inputs order)."""
     data, surface_bl, surface_ct, cf_bl, cf_ct = inputs
-    plot_ce_examples(data, [surface_bl, surface_ct], [cf_bl, cf_ct], ["Baseline (vanilla)", "Counterfactual Training"], outputs)
+    plot_ce_examples(
+        data,
+        [surface_bl, surface_ct],
+        [cf_bl, cf_ct],
+        ["Baseline (vanilla)", "Counterfactual Training"],
+        outputs,
+    )

@@ -1,0 +1,129 @@
+"""Helpers shared by the figure renderers (method.md §8): reading inputs with errors that name the
+file, labels of objectives, MNIST image mosaics and saving one figure to every output path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from cftrain.io import atomic_path  # noqa: E402
+from cftrain.store import CounterfactualSet, read_counterfactuals  # noqa: E402
+
+# The paper's short names (method.md §8 Figs. 4–5 and the update slides).
+OBJECTIVE_LABELS = {
+    "vanilla": "BL",
+    "adversarial": "AR",
+    "energy": "CD",
+    "full": "CT",
+    "full-generic": "CT (Generic)",
+    "full-ecco": "CT (ECCo)",
+    "full-revise": "CT (REVISE)",
+}
+# Fixed colours per objective so every figure draws BL/AR/CD/CT the same way.
+OBJECTIVE_COLOURS = {
+    "vanilla": "tab:gray",
+    "adversarial": "tab:blue",
+    "energy": "tab:green",
+    "full": "tab:red",
+    "full-generic": "tab:purple",
+    "full-ecco": "tab:red",
+    "full-revise": "tab:brown",
+}
+DATASET_LABELS = {
+    "lin_sep": "Lin. Sep.", "circles": "Circles", "moons": "Moons", "over": "Overlapping",
+    "adult": "Adult", "cali": "California", "credit": "Credit", "gmsc": "GMSC", "mnist": "MNIST",
+}  # fmt: skip
+
+
+def objective_label(objective: str) -> str:
+    return OBJECTIVE_LABELS.get(objective, objective)
+
+
+def dataset_label(dataset: str) -> str:
+    return DATASET_LABELS.get(dataset, dataset)
+
+
+def ordered(values, preferred) -> list:
+    """Unique `values` in the order of `preferred`, unknown ones after it in order of appearance."""
+    values = list(dict.fromkeys(values))
+    rank = {v: i for i, v in enumerate(preferred)}
+    return sorted(values, key=lambda v: (rank.get(v, len(rank)), values.index(v)))
+
+
+def read_table(path: str, **filters) -> pd.DataFrame:
+    """Rows of the tidy CSV `path` matching every column=value filter; raise naming the file when
+    the file or the selection is empty."""
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError as err:
+        raise ValueError(f"{path}: table is empty") from err
+    for column, value in filters.items():
+        if column not in df.columns:
+            raise ValueError(f"{path}: no column {column!r} (columns {list(df.columns)})")
+        present = sorted(map(str, df[column].dropna().unique()))
+        df = df[df[column] == value]
+        if df.empty:
+            raise ValueError(f"{path}: no rows with {column} == {value!r} (present: {present})")
+    return df
+
+
+def read_store(path: str) -> CounterfactualSet:
+    cs = read_counterfactuals(path)
+    if len(cs) == 0:
+        raise ValueError(f"{path}: counterfactual file has no rows")
+    return cs
+
+
+def read_array(path: str, name: str) -> np.ndarray:
+    """Dataset `name` of an HDF5 file, with an error naming the file when missing or empty."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    with h5py.File(path, "r") as f:
+        if name not in f:
+            raise ValueError(f"{path}: no dataset {name!r} (has {sorted(f)})")
+        data = f[name][()]
+    if data.size == 0:
+        raise ValueError(f"{path}: dataset {name!r} is empty")
+    return data
+
+
+def image_side(n_features: int, path: str) -> int:
+    side = int(round(np.sqrt(n_features)))
+    if side * side != n_features:
+        raise ValueError(f"{path}: {n_features} features are not a square image")
+    return side
+
+
+def mosaic(images: np.ndarray, rows: int, cols: int, pad: int = 2) -> np.ndarray:
+    """(rows·cols, side²) flattened row-major images → one 2-D array with NaN gutters (pixel k of an
+    image is at row k // side, column k % side)."""
+    side = image_side(images.shape[1], "mosaic")
+    out = np.full((rows * (side + pad) - pad, cols * (side + pad) - pad), np.nan, dtype=np.float32)
+    for i, img in enumerate(images.reshape(-1, side, side)):
+        r, c = divmod(i, cols)
+        out[
+            r * (side + pad) : r * (side + pad) + side, c * (side + pad) : c * (side + pad) + side
+        ] = img
+    return out
+
+
+def digit_cmap(name: str = "gray_r"):
+    """Grey scale with white gutters: MNIST is scaled to [-1, 1] with background −1 (white)."""
+    return plt.get_cmap(name).with_extremes(bad="white")
+
+
+def save(fig, outputs: list[str]) -> None:
+    """Save `fig` to every output path (format from the suffix, PNG at 150 dpi), atomically."""
+    for out in outputs:
+        with atomic_path(out) as tmp:
+            fig.savefig(
+                tmp, format=Path(out).suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight"
+            )
+    plt.close(fig)
