@@ -15,9 +15,25 @@ def config():
 def test_paper_defaults(config):
     spec = run_spec(config, "main", "moons", "full", 2025)
     t = spec.train
-    assert (t.epochs, t.lr, t.batch_size, t.n_ce, t.tau, t.lambda_reg) == (100, 0.001, 30, 1000, 0.9, 0.25)
-    assert (t.lambda_div, t.lambda_adv, t.step_size, t.max_iter, t.epsilon) == (0.5, 0.25, 0.25, 30, 0.3)
-    assert t.generator == "ecco" and t.generator_params == {"lambda_cost": 0.001, "lambda_energy": 5.0}
+    assert (t.epochs, t.lr, t.batch_size, t.n_ce, t.tau, t.lambda_reg) == (
+        100,
+        0.001,
+        30,
+        1000,
+        0.9,
+        0.25,
+    )
+    assert (t.lambda_div, t.lambda_adv, t.step_size, t.max_iter, t.epsilon) == (
+        0.5,
+        0.25,
+        0.25,
+        30,
+        0.3,
+    )
+    assert t.generator == "ecco" and t.generator_params == {
+        "lambda_cost": 0.001,
+        "lambda_energy": 5.0,
+    }
     adult = run_spec(config, "main", "adult", "full", 2025).train
     assert (adult.batch_size, adult.n_ce, adult.tau) == (1000, 5000, 0.75)
     assert not spec.protect and run_spec(config, "mutability", "moons", "full", 1).protect
@@ -28,7 +44,11 @@ def test_overrides_layer_in_order(config):
     assert mut.lambda_adv == 0.0 and mut.lambda_reg == 0.0  # method.md §10.2
     assert run_spec(config, "mutability", "adult", "full", 1).train.lambda_adv == 0.25
     poc = run_spec(config, "poc", "lin_sep", "full", 1)
-    assert poc.model["name"] == "linear" and poc.train.generator == "generic" and poc.train.batch_size == 50
+    assert (
+        poc.model["name"] == "linear"
+        and poc.train.generator == "generic"
+        and poc.train.batch_size == 50
+    )
     gen = run_spec(config, "generators", "moons", "full-revise", 1).train
     assert gen.generator == "revise" and gen.objective == "full"
     assert evaluation_settings(config, "mutability", "moons")["tau"] == 0.5

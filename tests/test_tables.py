@@ -37,9 +37,15 @@ def test_main_table_reductions_and_average():
 
 def test_validity_costs_ig_tables(tmp_path):
     tidy, display = validity_table(_frame(), ["moons", "adult"])
-    row = tidy[(tidy["dataset"] == "moons") & (tidy["objective"] == "full") & (tidy["setting"] == "protected")]
+    row = tidy[
+        (tidy["dataset"] == "moons")
+        & (tidy["objective"] == "full")
+        & (tidy["setting"] == "protected")
+    ]
     assert row["value"].item() == pytest.approx(0.45)
-    assert {"unconstrained BL", "unconstrained CT", "protected BL", "protected CT"} <= set(display.columns)
+    assert {"unconstrained BL", "unconstrained CT", "protected BL", "protected CT"} <= set(
+        display.columns
+    )
     costs, _ = costs_table(_frame(), ["moons", "adult"])
     assert len(costs) == 8
     ig = pd.DataFrame({"dataset": "moons", "objective": ["vanilla"] * 50 + ["full"] * 50,

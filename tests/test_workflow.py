@@ -1,4 +1,4 @@
-"""The workflow end to end on the quick config (foundation issue): outputs exist and are sane."""
+"""The workflow end to end on the quick config (foundation and evaluation issues)."""
 
 from __future__ import annotations
 
@@ -32,41 +32,59 @@ def test_quick_outputs_follow_contracts(quick_run):
         assert (cs.steps <= cs.attrs["max_iter"]).all()
 
     table = pd.read_csv(quick_run / "results" / "tables" / "counterfactual_metrics.csv")
-    assert set(table["objective"]) == {"vanilla", "full"}
+    assert {"vanilla", "full"} <= set(table["objective"])
     assert table["validity"].between(0, 1).all()
     assert table["validity"].mean() > 0.5
     assert (table["cost"].dropna() > 0).all() and (table["ip"].dropna() > 0).all()
     assert (table["ip_star"].dropna() >= 0).all()
-    for ext in ("png", "pdf"):
-        assert (
-            quick_run / "results" / "figures" / f"moons_ce_examples.{ext}"
-        ).stat().st_size > 10_000
     history = pd.read_csv(next((quick_run / "results" / "models").rglob("full/*/training_log.csv")))
-    assert {"train_accuracy", "val_accuracy", "loss_div", "mature_share", "mean_steps"} <= set(
-        history.columns
-    )
-    assert history["val_accuracy"].iloc[-1] > 0.8
+    expected = {"train_accuracy", "val_accuracy", "loss_div", "mature_share", "mean_steps"}
+    assert expected <= set(history.columns)
 
 
-def test_rerun_one_figure_only(quick_run):
-    fig = quick_run / "results" / "figures" / "moons_ce_examples.png"
+def test_quick_produces_every_table_and_figure(quick_run):
+    config = load_config(quick_run / "config" / "config.yaml", quick_run / "config" / "quick.yaml")
+    for name in FIGURES:
+        assert figure_wanted(config, name), f"quick config does not cover figure {name}"
+        for ext in ("png", "pdf"):
+            assert (quick_run / "results" / "figures" / f"{name}.{ext}").stat().st_size > 5_000, (
+                name
+            )
+    for name in TABLES:
+        for ext in ("csv", "tex"):
+            assert (quick_run / "results" / "tables" / f"{name}.{ext}").stat().st_size > 0, name
+    main = pd.read_csv(quick_run / "results" / "tables" / "main.csv")
+    assert {"ip", "ip_star", "cost"} <= set(main["metric"])
+    assert "Avg." in set(main["dataset"])
+    assert set(config["experiments"]["main"]["datasets"]) <= set(main["dataset"])
+    perf = pd.read_csv(quick_run / "results" / "tables" / "performance.csv")
+    clean = perf[perf["attack"] == "none"]
+    assert clean["accuracy"].between(0.4, 1).all()
+    robust = perf[perf["attack"].isin(["fgsm", "pgd"])]
+    assert set(robust["experiment"]) == {"ablation"}
+    keys = ["experiment", "dataset", "objective", "seed"]
+    at_zero = robust[robust["eps"] == 0].merge(clean[[*keys, "accuracy"]], on=keys)
+    assert len(at_zero) and (at_zero["accuracy_x"] == at_zero["accuracy_y"]).all()
+    ig = pd.read_csv(quick_run / "results" / "tables" / "ig.csv")
+    # 2-D data are standardised as |g| / (max g - min g), which can exceed 1 (method.md §6.2).
+    assert (ig["median"] >= 0).all()
+    assert ig.loc[ig["dataset"] == "mnist", "median"].between(0, 1).all()
+
+
+@pytest.mark.parametrize("name", ["moons_ce_examples", "ablation"])
+def test_rerun_one_figure_only(quick_run, name):
+    fig = quick_run / "results" / "figures" / f"{name}.png"
     fig.unlink()
-    proc = run_snakemake(
-        quick_run,
-        "--configfile",
-        "config/quick.yaml",
-        "--cores",
-        "1",
-        "-n",
-        str(fig.relative_to(quick_run)),
-    )
+    target = str(fig.relative_to(quick_run))
+    quick = ("--configfile", "config/quick.yaml", "--cores", "1")
+    proc = run_snakemake(quick_run, *quick, "-n", target)
     assert proc.returncode == 0, proc.stderr
-    out = proc.stdout + proc.stderr
-    assert "figure_moons_ce_examples" in out
-    for rule in ("train ", "counterfactuals", "prepare_data", "evaluate"):
-        assert (
-            f"rule {rule}" not in out and f"{rule.strip()}  " not in out.split("Job stats:")[-1]
-        ), out
+    stats = (proc.stdout + proc.stderr).split("Job stats:")[1].split("Reasons:")[0]
+    jobs = dict(line.split() for line in stats.strip().splitlines()[2:] if len(line.split()) == 2)
+    assert jobs == {f"figure_{name}": "1", "total": "1"}, stats
+    proc = run_snakemake(quick_run, *quick, target)
+    assert proc.returncode == 0, proc.stderr
+    assert fig.stat().st_size > 5_000
 
 
 def test_lint_is_clean(tmp_path):
@@ -76,7 +94,22 @@ def test_lint_is_clean(tmp_path):
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
+def test_delftblue_profile_dry_run(tmp_path):
+    work = copy_repo(tmp_path)
+    proc = run_snakemake(work, "--profile", "profiles/delftblue", "-n")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "train" in proc.stdout
+
+
 def test_repo_has_design_card():
-    for rel in ("Snakefile", "workflow/schemas/config.schema.yaml", "config/config.yaml", "config/quick.yaml",
-                "envs/cftrain.yaml", "profiles/local/config.yaml", "results/README.md"):  # fmt: skip
+    for rel in (
+        "Snakefile",
+        "workflow/schemas/config.schema.yaml",
+        "config/config.yaml",
+        "config/quick.yaml",
+        "envs/cftrain.yaml",
+        "profiles/local/config.yaml",
+        "profiles/delftblue/config.yaml",
+        "results/README.md",
+    ):
         assert (REPO / rel).is_file(), rel

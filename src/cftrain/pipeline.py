@@ -271,7 +271,9 @@ def attribution_step(spec: dict, settings: dict, data: str, model_path: str, out
     log.info("median standardised IG on protected features: %.4f", float(np.nanmedian(values)))
 
 
-def examples_step(kind: str, spec: dict, data: str, model_path: str, peers: list[str], output: str) -> None:
+def examples_step(
+    kind: str, spec: dict, data: str, model_path: str, peers: list[str], output: str
+) -> None:
     """Counterfactual examples of one kind for one model (`cftrain.evaluation.examples`)."""
     from cftrain.evaluation.examples import make_examples
 
@@ -303,7 +305,9 @@ def ig_maps_step(data: str, model_path: str, output: str, seed: int) -> None:
         f.attrs["dataset"] = ds.name
 
 
-def table_step(name: str, inputs: list[str], datasets: list[str], csv_out: str, tex_out: str) -> None:
+def table_step(
+    name: str, inputs: list[str], datasets: list[str], csv_out: str, tex_out: str
+) -> None:
     """Build one paper table from the collected tidy CSVs."""
     from cftrain import tables
 

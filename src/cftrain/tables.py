@@ -22,7 +22,9 @@ METRIC_LABELS = {"ip": "IP", "ip_star": "IP*", "cost": "Cost (protected)"}
 
 def _order(df: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
     rank = {d: i for i, d in enumerate(datasets)}
-    return df.sort_values("dataset", key=lambda s: s.map(lambda d: rank.get(d, len(rank)))).reset_index(drop=True)
+    return df.sort_values(
+        "dataset", key=lambda s: s.map(lambda d: rank.get(d, len(rank)))
+    ).reset_index(drop=True)
 
 
 def main_table(cf: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -35,7 +37,9 @@ def main_table(cf: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, pd.
     if len(mut) and mut["cost"].notna().any():
         parts.append(percent_reduction(mut, "cost", seed_col="seed"))
     tidy = pd.concat(parts, ignore_index=True)
-    tidy = pd.concat([add_average_row(t) for _, t in tidy.groupby("metric", sort=False)], ignore_index=True)
+    tidy = pd.concat(
+        [add_average_row(t) for _, t in tidy.groupby("metric", sort=False)], ignore_index=True
+    )
     tidy = _order(tidy, [*datasets, "Avg."])
     display = format_table(tidy).rename(columns=METRIC_LABELS).reset_index()
     return tidy, display
@@ -47,14 +51,25 @@ def _mean_sd(df: pd.DataFrame, metric: str, keys: list[str]) -> pd.DataFrame:
     return out.rename(columns={"mean": "value", "std": "sd", "count": "n_runs"})
 
 
-def _objective_table(cf: pd.DataFrame, metric: str, datasets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    sub = cf[cf["experiment"].isin(["main", "mutability"]) & cf["objective"].isin(["vanilla", "full"])]
+def _objective_table(
+    cf: pd.DataFrame, metric: str, datasets: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    sub = cf[
+        cf["experiment"].isin(["main", "mutability"]) & cf["objective"].isin(["vanilla", "full"])
+    ]
     tidy = _mean_sd(sub, metric, ["experiment", "dataset", "objective"])
     tidy["setting"] = tidy["experiment"].map({"main": "unconstrained", "mutability": "protected"})
     tidy["model"] = tidy["objective"].map({"vanilla": "BL", "full": "CT"})
     tidy = _order(tidy, datasets)
-    cell = tidy.assign(text=[f"{v:.2f} ± {s:.2f}" if np.isfinite(s) else f"{v:.2f}" for v, s in zip(tidy["value"], tidy["sd"], strict=True)])
-    display = cell.pivot_table(index="dataset", columns=["setting", "model"], values="text", aggfunc="first", sort=False)
+    cell = tidy.assign(
+        text=[
+            f"{v:.2f} ± {s:.2f}" if np.isfinite(s) else f"{v:.2f}"
+            for v, s in zip(tidy["value"], tidy["sd"], strict=True)
+        ]
+    )
+    display = cell.pivot_table(
+        index="dataset", columns=["setting", "model"], values="text", aggfunc="first", sort=False
+    )
     display.columns = [f"{s} {m}" for s, m in display.columns]
     return tidy, display.reset_index()
 
@@ -70,11 +85,22 @@ def costs_table(cf: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, pd
 def ig_table(ig: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for (dataset, objective), group in ig.groupby(["dataset", "objective"]):
-        rows.append({"dataset": dataset, "objective": objective, **summarise_rounds(group["value"].to_numpy())})
+        rows.append(
+            {
+                "dataset": dataset,
+                "objective": objective,
+                **summarise_rounds(group["value"].to_numpy()),
+            }
+        )
     tidy = _order(pd.DataFrame(rows), datasets)
     tidy["model"] = tidy["objective"].map({"vanilla": "BL", "full": "CT"})
-    tidy["text"] = [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in zip(tidy["median"], tidy["lower"], tidy["upper"], strict=True)]
-    display = tidy.pivot_table(index="dataset", columns="model", values="text", aggfunc="first", sort=False).reset_index()
+    tidy["text"] = [
+        f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+        for m, lo, hi in zip(tidy["median"], tidy["lower"], tidy["upper"], strict=True)
+    ]
+    display = tidy.pivot_table(
+        index="dataset", columns="model", values="text", aggfunc="first", sort=False
+    ).reset_index()
     return tidy.drop(columns="text"), display
 
 

@@ -90,7 +90,9 @@ def figure_inputs(config: dict, name: str) -> list[str]:
     dataset, per objective."""
     scope = _figure_scope(config, name)
     if scope is None:
-        raise ValueError(f"figure {name!r} needs experiment {FIGURES[name]['experiment']!r} with its datasets/objectives in the config")
+        raise ValueError(
+            f"figure {name!r} needs experiment {FIGURES[name]['experiment']!r} with its datasets/objectives in the config"
+        )
     experiment, datasets, objectives = scope
     seed = int(config["seeds"][0])
     files: list[str] = []
@@ -108,7 +110,9 @@ def figure_inputs(config: dict, name: str) -> list[str]:
                 elif kind == "cf_last":
                     files.append(_fmt(f"{CF}/{energy_tags(config)[-1]}.h5", experiment, d, o, seed))
                 elif kind.startswith("examples/"):
-                    files.append(_fmt(f"{EXAMPLES}/{kind.split('/')[1]}.h5", experiment, d, o, seed))
+                    files.append(
+                        _fmt(f"{EXAMPLES}/{kind.split('/')[1]}.h5", experiment, d, o, seed)
+                    )
     return list(dict.fromkeys(files))
 
 
@@ -122,14 +126,21 @@ def table_wanted(config: dict, name: str) -> bool:
 
 
 def table_inputs(config: dict, name: str) -> list[str]:
-    return ["results/tables/ig_rounds.csv"] if name == "ig" else ["results/tables/counterfactual_metrics.csv"]
+    return (
+        ["results/tables/ig_rounds.csv"]
+        if name == "ig"
+        else ["results/tables/counterfactual_metrics.csv"]
+    )
 
 
 def example_peers(config: dict, wildcards) -> list[str]:
     """Models whose common correct predictions pick the factuals of an example kind: all models of
     the same experiment/dataset/seed that a figure compares."""
     exp = experiment_section(config, wildcards.experiment)
-    return [_fmt(f"{MODEL}/model.pt", wildcards.experiment, wildcards.dataset, o, wildcards.seed) for o in exp["objectives"]]
+    return [
+        _fmt(f"{MODEL}/model.pt", wildcards.experiment, wildcards.dataset, o, wildcards.seed)
+        for o in exp["objectives"]
+    ]
 
 
 def all_targets(config: dict) -> list[str]:
@@ -144,4 +155,8 @@ def all_targets(config: dict) -> list[str]:
 
 
 def needs_vae(config: dict, objective: str) -> bool:
-    return objective.endswith("-revise") or (objective != "vanilla" and "-" not in objective and config["training"]["generator"] == "revise")
+    return objective.endswith("-revise") or (
+        objective != "vanilla"
+        and "-" not in objective
+        and config["training"]["generator"] == "revise"
+    )

@@ -59,7 +59,13 @@ def make_examples(
         idx = torch.tensor([first_of_class(ok, y, c) for c in range(n_classes)])
         factual = x[idx].repeat_interleave(n_classes, dim=0)
         target = torch.arange(n_classes).repeat(n_classes)
-        params = {"generator": "ecco", "lambda_cost": 0.001, "lambda_energy": 25.0, "max_iter": 50, "step_size": 0.25}
+        params = {
+            "generator": "ecco",
+            "lambda_cost": 0.001,
+            "lambda_energy": 25.0,
+            "max_iter": 50,
+            "step_size": 0.25,
+        }
         res = search_counterfactuals(model, factual, target, ECCo(0.001, 25.0), step_size=0.25, max_iter=50,
                                      tau=None, lower=lower, upper=upper)  # fmt: skip
         diagonal = target == y[idx].repeat_interleave(n_classes)
@@ -72,7 +78,13 @@ def make_examples(
         target = torch.arange(1, n_classes)
         gen = torch.Generator().manual_seed(int(seed))
         start = factual + 0.1 * torch.randn(factual.shape, generator=gen)
-        params = {"generator": "ecco", "lambda_cost": 0.001, "lambda_energy": 1.0, "max_iter": 1000, "step_size": 0.25}
+        params = {
+            "generator": "ecco",
+            "lambda_cost": 0.001,
+            "lambda_energy": 1.0,
+            "max_iter": 1000,
+            "step_size": 0.25,
+        }
         res = search_counterfactuals(model, factual, target, ECCo(0.001, 1.0), step_size=0.25, max_iter=1000,
                                      tau=None, lower=lower, upper=upper, start=start)  # fmt: skip
         return _as_set(res, y[i : i + 1].repeat(n_classes - 1), {"kind": kind, **params})
@@ -85,7 +97,13 @@ def make_examples(
         if kind == "poc_protected":
             codes = torch.ones(x.shape[1], dtype=torch.int8)
             codes[protected] = 0
-        params = {"generator": "generic", "lambda_cost": 0.1, "max_iter": 100, "step_size": 0.1, "tau": 0.75}
+        params = {
+            "generator": "generic",
+            "lambda_cost": 0.1,
+            "max_iter": 100,
+            "step_size": 0.1,
+            "tau": 0.75,
+        }
         res = search_counterfactuals(model, x[idx], torch.ones(len(idx), dtype=torch.long), Generic(0.1),
                                      step_size=0.1, max_iter=100, tau=0.75, mutability=codes,
                                      lower=lower, upper=upper)  # fmt: skip

@@ -13,7 +13,14 @@ from cftrain.attribution import integrated_gradients, random_baseline
 
 
 def class_ig_maps(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: int, *, per_class: int = 200, steps: int = 50, seed: int = 0
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n_classes: int,
+    *,
+    per_class: int = 200,
+    steps: int = 50,
+    seed: int = 0,
 ) -> torch.Tensor:
     """(n_classes, d) normalised mean attributions over up to `per_class` test samples per class."""
     gen = torch.Generator().manual_seed(int(seed))
@@ -21,7 +28,9 @@ def class_ig_maps(
     for c in range(n_classes):
         xc = x[y == c][:per_class]
         baseline = random_baseline(tuple(xc.shape), gen)
-        g = integrated_gradients(model, xc, torch.full((len(xc),), c), baseline, steps=steps).mean(dim=0)
+        g = integrated_gradients(model, xc, torch.full((len(xc),), c), baseline, steps=steps).mean(
+            dim=0
+        )
         span = g.max() - g.min()
         maps.append((g - g.min()) / span if span > 0 else torch.zeros_like(g))
     return torch.stack(maps)

@@ -25,11 +25,22 @@ def model_performance(
 ) -> pd.DataFrame:
     """Tidy rows (attack, eps, accuracy, macro_f1): `none` at ε=0, then FGSM and PGD over
     linspace(0, eps_max, eps_count) when `robustness` (test set, true labels, no domain clamp)."""
-    rows = [{"attack": "none", "eps": 0.0, "accuracy": accuracy(model, x, y), "macro_f1": macro_f1(model, x, y, n_classes)}]
+    rows = [
+        {
+            "attack": "none",
+            "eps": 0.0,
+            "accuracy": accuracy(model, x, y),
+            "macro_f1": macro_f1(model, x, y, n_classes),
+        }
+    ]
     frames = [pd.DataFrame(rows)]
     if robustness:
         eps = torch.linspace(0.0, eps_max, eps_count)
         frames.append(robust_accuracy(model, x, y, eps, "fgsm"))
         gen = torch.Generator().manual_seed(int(seed))
-        frames.append(robust_accuracy(model, x, y, eps, "pgd", generator=gen, steps=pgd_steps, alpha=pgd_alpha))
+        frames.append(
+            robust_accuracy(
+                model, x, y, eps, "pgd", generator=gen, steps=pgd_steps, alpha=pgd_alpha
+            )
+        )
     return pd.concat(frames, ignore_index=True)
