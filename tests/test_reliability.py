@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import copy_repo, run_snakemake
+from helpers import copy_repo, run_snakemake, shared_data_dir
 
 import cftrain.training
 from cftrain.config import load_config, run_spec_dict
@@ -222,7 +222,10 @@ def _snakemake_cmd(*args):
 
 
 def _env():
-    return {**os.environ, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # as helpers.run_snakemake
+    if shared_data_dir():
+        env.setdefault("CFTRAIN_DATA_DIR", str(shared_data_dir()))
+    return env
 
 
 def _group_gone(pgid: int) -> bool:
@@ -291,7 +294,17 @@ def test_killed_training_resumes_to_identical_outputs(tmp_path):
     assert (work / MODEL_DIR / "config.yaml").read_bytes() == (ref / "config.yaml").read_bytes()
 
 
-# --- determinism of the whole workflow ---------------------------------------------------------
+# --- determinism of the workflow ------------------------------------------------------------
+
+# The quick config's main/moons slice: data, both models, their counterfactuals, scores, surfaces.
+QUICK_TARGETS = [
+    f"results/evaluation/main/moons/{objective}/seed2025/{name}"
+    for objective in ("vanilla", "full")
+    for name in ("counterfactual_metrics.csv", "decision_surface.h5")
+]
+COMPARED = ("results/data/*.h5", "results/models/**/model.pt", "results/models/**/config.yaml",
+            "results/counterfactuals/**/*.h5", "results/evaluation/**/*.h5",
+            "results/evaluation/**/*.csv", "results/tables/*.csv")  # fmt: skip
 
 
 def _result_files(root: Path, pattern: str) -> dict[str, bytes]:
@@ -299,21 +312,29 @@ def _result_files(root: Path, pattern: str) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_quick_config_twice_gives_identical_files(quick_run, tmp_path):
-    second = copy_repo(tmp_path)
-    proc = run_snakemake(second, "--configfile", "config/quick.yaml", "--cores", "2")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    for pattern in ("results/counterfactuals/**/*.h5", "results/data/*.h5",
-                    "results/evaluation/**/*.h5", "results/evaluation/**/*.csv",
-                    "results/tables/*.csv", "results/models/**/model.pt",
-                    "results/models/**/config.yaml"):  # fmt: skip
-        a, b = _result_files(quick_run, pattern), _result_files(second, pattern)
-        assert a and a.keys() == b.keys(), pattern
+def test_quick_config_twice_gives_identical_files(tmp_path):
+    """Two runs in two copies (at once, one core each): byte-identical HDF5, models and tables."""
+    args = ("--configfile", "config/quick.yaml", "--cores", "1", *QUICK_TARGETS)
+    roots = [copy_repo(tmp_path / name) for name in ("first", "second")]
+    procs = [
+        subprocess.Popen(_snakemake_cmd(*args), cwd=root, env=_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+        for root in roots
+    ]  # fmt: skip
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out[-3000:]
+    first, second = roots
+    for pattern in COMPARED:
+        a, b = _result_files(first, pattern), _result_files(second, pattern)
+        assert a.keys() == b.keys(), pattern
         for rel in a:
             assert a[rel] == b[rel], f"{rel} differs between two runs"
-    for p in quick_run.glob("results/models/**/training_log.csv"):
+    assert _result_files(first, "results/counterfactuals/**/*.h5"), "nothing compared"
+    for p in first.glob("results/models/**/training_log.csv"):
         pd.testing.assert_frame_equal(
             pd.read_csv(p).drop(columns="seconds"),
-            pd.read_csv(second / p.relative_to(quick_run)).drop(columns="seconds"),
+            pd.read_csv(second / p.relative_to(first)).drop(columns="seconds"),
         )
-    assert not list((second / "results").rglob(".*.tmp")), "temporary files left behind"
+    for root in roots:
+        assert not list((root / "results").rglob(".*.tmp")), "temporary files left behind"

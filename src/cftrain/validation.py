@@ -4,7 +4,7 @@ Snakemake's `validate()` stops at the first JSON-Schema error and prints the sch
 `check_config` runs the same schema (Draft 2020-12), collects all errors, rewrites each as
 `config key 'training.epochs': -3 is less than the minimum of 1`, and adds the checks the schema
 cannot express: experiment datasets need a `datasets:` entry, experiment override sections may only
-hold keys of the section they override, real datasets need an existing raw-data folder. Config keys
+hold keys of the section they override, a named raw-data folder must exist. Config keys
 that become path components (experiment and dataset names) are restricted to `^[a-z][a-z0-9_]*$`
 by the schema, so no output path can leave `results/`.
 """
@@ -182,23 +182,13 @@ def cross_field_problems(config: dict, schema: dict, environ=None) -> list[str]:
         for section, sub in overrides.items():
             if section in exp:
                 problems += schema_problems(exp[section], sub, ("experiments", name, section))
-        for dataset in _mapping(exp.get("dataset_training")):
-            if dataset in known and dataset not in datasets:
-                problems.append(
-                    f"config key 'experiments.{name}.dataset_training.{dataset}': experiment "
-                    f"{name!r} does not use dataset {dataset!r} (its datasets: {_names(datasets)})"
-                )
     real = sorted(d for d in requested if d in REAL)
     if real:
         data_dir = config.get("data_dir")
         source = "config key 'data_dir'" if data_dir else f"environment variable {ENV_DATA_DIR}"
         folder = data_dir or environ.get(ENV_DATA_DIR)
-        if not folder:
-            problems.append(
-                f"real dataset(s) {_names(real)} requested but neither config key 'data_dir' nor "
-                f"environment variable {ENV_DATA_DIR} names the raw-data folder"
-            )
-        elif not isinstance(folder, str) or not Path(folder).is_dir():
+        # With no folder named, dry runs and --lint still work; prepare_data then says what to do.
+        if folder and (not isinstance(folder, str) or not Path(folder).is_dir()):
             problems.append(
                 f"{source}: raw-data folder {str(folder)!r} does not exist "
                 f"(needed for real dataset(s) {_names(real)})"
