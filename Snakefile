@@ -1,6 +1,7 @@
 # Counterfactual Training (Altmeyer et al., SaTML 2026): the paper's reproduction as a workflow.
 # Stages: data -> (vae) -> train -> test-time counterfactuals -> evaluation -> tables and figures.
 from snakemake.utils import min_version, validate
+from cftrain.validation import check_config
 
 min_version("9.0")
 
@@ -8,6 +9,8 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# Every problem at once, each naming its key path, before any job starts; validate() adds defaults.
+check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

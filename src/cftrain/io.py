@@ -36,3 +36,16 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write `text` to `path` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def save_torch_atomic(obj, path: str | os.PathLike) -> None:
+    """`torch.save` atomically and byte-reproducibly: saving to a path names the zip archive's
+    root folder after the file (here a random temporary name); a buffer's archive is 'archive'."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())

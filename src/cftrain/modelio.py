@@ -7,14 +7,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cftrain.io import atomic_path
+from cftrain.io import save_torch_atomic
 from cftrain.models import build_model
 
 
 def save_model(path: str | Path, model: nn.Module, architecture: dict) -> None:
     """Save atomically: {"architecture": {name, n_features, n_classes, hidden}, "state_dict": ...}."""
-    with atomic_path(path) as tmp:
-        torch.save({"architecture": dict(architecture), "state_dict": model.state_dict()}, tmp)
+    save_torch_atomic({"architecture": dict(architecture), "state_dict": model.state_dict()}, path)
 
 
 def load_model(path: str | Path, device: str = "cpu") -> nn.Module:
@@ -29,12 +28,15 @@ def load_model(path: str | Path, device: str = "cpu") -> nn.Module:
             f"{path}: not a cftrain model file (needs 'architecture' and 'state_dict')"
         )
     arch = blob["architecture"]
-    model = build_model(
-        arch["name"],
-        int(arch["n_features"]),
-        int(arch["n_classes"]),
-        hidden=int(arch.get("hidden", 32)),
-    )
+    try:
+        model = build_model(
+            arch["name"],
+            int(arch["n_features"]),
+            int(arch["n_classes"]),
+            hidden=int(arch.get("hidden", 32)),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{path}: bad architecture {arch!r} ({err})") from err
     try:
         model.load_state_dict(blob["state_dict"])
     except RuntimeError as err:

@@ -21,7 +21,7 @@ import yaml
 
 from cftrain.datasets import prepare_dataset, read_dataset, write_dataset
 from cftrain.evaluation.protocol import test_time_counterfactuals
-from cftrain.io import atomic_path, write_text_atomic
+from cftrain.io import atomic_path, save_torch_atomic, write_text_atomic
 from cftrain.modelio import load_model, save_model
 from cftrain.models import build_model
 from cftrain.store import read_counterfactuals, write_counterfactuals
@@ -106,8 +106,9 @@ def train_step(
     vae_model = load_vae(vae) if vae else None
 
     def progress(row: dict) -> None:
-        log.info("epoch %d train_acc %.4f val_acc %.4f mature %.3f steps %.2f (%.2fs)", row["epoch"], row["train_accuracy"],
-                 row["val_accuracy"], row["mature_share"], row["mean_steps"], row["seconds"])  # fmt: skip
+        log.info("epoch %d train_acc %.4f val_acc %.4f mature %.3f steps %.2f skipped %d (%.2fs)", row["epoch"],
+                 row["train_accuracy"], row["val_accuracy"], row["mature_share"], row["mean_steps"], row["skipped_steps"],
+                 row["seconds"])  # fmt: skip
 
     model, history = train(
         model, x, y, cfg, x_val=xv, y_val=yv, mutability=mutability, lower=lower, upper=upper,
@@ -121,11 +122,18 @@ def train_step(
 
 
 def load_vae(path: str):
+    """A VAE file of `train_vae_step` (state dict + sizes, no pickled objects); errors name the file."""
     from cftrain.vae import VAE
 
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    vae = VAE(int(blob["n_features"]), int(blob["latent_dim"]), int(blob["hidden"]))
-    vae.load_state_dict(blob["state_dict"])
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - re-raised with the file name
+        raise ValueError(f"{path}: not a readable cftrain VAE file ({err})") from err
+    try:
+        vae = VAE(int(blob["n_features"]), int(blob["latent_dim"]), int(blob["hidden"]))
+        vae.load_state_dict(blob["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as err:
+        raise ValueError(f"{path}: not a valid cftrain VAE file ({err})") from err
     return vae.eval()
 
 
@@ -136,9 +144,8 @@ def train_vae_step(data: str, output: str, params: dict) -> None:
     x, _ = tensors(ds, "train")
     vae, history = train_vae(x, **params)
     log.info("VAE loss first/last epoch: %.4f / %.4f", history[0], history[-1])
-    with atomic_path(output) as tmp:
-        torch.save({"n_features": ds.n_features, "latent_dim": vae.latent_dim, "hidden": vae.decoder[0].out_features,
-                    "state_dict": vae.state_dict(), "history": history}, tmp)  # fmt: skip
+    save_torch_atomic({"n_features": ds.n_features, "latent_dim": vae.latent_dim, "hidden": vae.decoder[0].out_features,
+                       "state_dict": vae.state_dict(), "history": history}, output)  # fmt: skip
 
 
 def counterfactuals_step(

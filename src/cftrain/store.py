@@ -85,23 +85,56 @@ def read_counterfactuals(path: str | Path) -> CounterfactualSet:
         f = h5py.File(path, "r")
     except OSError as err:
         raise ValueError(f"{path}: not a readable HDF5 file, perhaps truncated ({err})") from err
-    with f:
-        fmt = f.attrs.get("format")
-        if fmt != FORMAT:
-            raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
-        arrays = {}
-        for name, (dtype, ndim) in REQUIRED.items():
-            if name not in f:
-                raise ValueError(f"{path}: dataset {name!r} missing")
-            data = f[name][()]
-            if data.dtype != dtype or data.ndim != ndim:
-                raise ValueError(
-                    f"{path}: dataset {name!r} is {data.dtype} {data.ndim}-D, expected {np.dtype(dtype)} {ndim}-D"
-                )
-            arrays[name] = data
-        n = arrays["target"].shape[0]
-        if any(a.shape[0] != n for a in arrays.values()):
-            raise ValueError(f"{path}: datasets have different row counts")
-        extra = {k: f[k][()] for k in f if k not in REQUIRED}
-        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+    try:
+        with f:
+            return _read_open(path, f)
+    except (OSError, KeyError, TypeError) as err:  # a damaged file can fail on any dataset read
+        raise ValueError(f"{path}: damaged counterfactual file ({err})") from err
+
+
+def _read_open(path: Path, f: h5py.File) -> CounterfactualSet:
+    fmt = f.attrs.get("format")
+    if fmt != FORMAT:
+        raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
+    missing = [a for a in REQUIRED_ATTRS if a not in f.attrs]
+    if missing:
+        raise ValueError(f"{path}: attributes {missing} missing")
+    arrays = {}
+    for name, (dtype, ndim) in REQUIRED.items():
+        if name not in f:
+            raise ValueError(f"{path}: dataset {name!r} missing")
+        data = f[name][()]
+        if data.dtype != dtype or data.ndim != ndim:
+            raise ValueError(
+                f"{path}: dataset {name!r} is {data.dtype} {data.ndim}-D, expected {np.dtype(dtype)} {ndim}-D"
+            )
+        arrays[name] = data
+    n = arrays["target"].shape[0]
+    if any(a.shape[0] != n for a in arrays.values()):
+        raise ValueError(f"{path}: datasets have different row counts")
+    extra = {k: f[k][()] for k in f if k not in REQUIRED}
+    attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
     return CounterfactualSet(**arrays, attrs=attrs, extra=extra)
+
+
+SURFACE_FORMAT = "cftrain.surface/1"
+
+
+def read_surface(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x grid, y grid, class probabilities (r, r, K)) of a `cftrain.surface/1` file, validated."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            fmt = f.attrs.get("format")
+            if fmt != SURFACE_FORMAT:
+                raise ValueError(
+                    f"{path}: format attribute is {fmt!r}, expected {SURFACE_FORMAT!r}"
+                )
+            gx, gy, prob = (f[k][()] for k in ("x", "y", "probability"))
+    except (OSError, KeyError) as err:
+        raise ValueError(f"{path}: not a readable decision-surface file ({err})") from err
+    if gx.shape != gy.shape or prob.shape[:2] != gx.shape or prob.ndim != 3:
+        raise ValueError(
+            f"{path}: grid {gx.shape}/{gy.shape} and probabilities {prob.shape} differ"
+        )
+    return gx, gy, prob

@@ -10,6 +10,7 @@ counted. A log row per epoch and a checkpoint per epoch, from which a killed run
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -21,9 +22,11 @@ from torch import nn
 
 from cftrain.constraints import protect_immutable_neighbours
 from cftrain.generators import build_generator
-from cftrain.io import atomic_path
+from cftrain.io import save_torch_atomic
 from cftrain.objective import OBJECTIVES, LossWeights, ct_loss
 from cftrain.search import search_counterfactuals
+
+log = logging.getLogger("cftrain")
 
 
 class TrainingError(RuntimeError):
@@ -172,12 +175,23 @@ def train(
     skipped_total = 0
     start_epoch = 1
 
+    total_steps = len(batches) * cfg.epochs
+    fingerprint = checkpoint_fingerprint(cfg)
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
-        rows, skipped_total, start_epoch = state["rows"], state["skipped"], state["epoch"] + 1
+        if state.get("fingerprint") != fingerprint or state.get("epoch", 0) > cfg.epochs:
+            log.warning("checkpoint %s is from other settings; starting from epoch 1", checkpoint)
+        else:
+            try:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                gen.set_state(state["generator"])
+            except (KeyError, RuntimeError, ValueError, TypeError) as err:
+                raise ValueError(
+                    f"{checkpoint}: checkpoint does not fit this model ({err}); delete it to start over"
+                ) from err
+            rows, skipped_total, start_epoch = state["rows"], state["skipped"], state["epoch"] + 1
+            log.info("resuming from epoch %d (checkpoint %s)", start_epoch, checkpoint)
 
     for epoch in range(start_epoch, cfg.epochs + 1):
         tic = time.perf_counter()
@@ -219,25 +233,40 @@ def train(
         rows.append(row)
         if progress is not None:
             progress(row)
+        # The count only grows: fail as soon as the run cannot pass, before checkpointing it.
+        check_skipped(skipped_total, total_steps, cfg.max_skipped_share, epoch)
         if checkpoint is not None:
             save_checkpoint(checkpoint, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "generator": gen.get_state(), "rows": rows, "skipped": skipped_total, "epoch": epoch,
+                "fingerprint": fingerprint,
             })  # fmt: skip
-    total_steps = len(batches) * cfg.epochs
-    if total_steps and skipped_total / total_steps > cfg.max_skipped_share:
-        raise TrainingError(
-            f"{skipped_total} of {total_steps} optimiser steps had a non-finite loss "
-            f"({skipped_total / total_steps:.1%} > max_skipped_share {cfg.max_skipped_share:.1%}); "
-            "no model written — lower the learning rate or the CT weights"
-        )
+    check_skipped(skipped_total, total_steps, cfg.max_skipped_share, cfg.epochs)
     return model, pd.DataFrame(rows)
+
+
+def check_skipped(skipped: int, total_steps: int, max_share: float, epoch: int) -> None:
+    """Raise TrainingError when more than `max_share` of all planned steps were skipped."""
+    if total_steps and skipped / total_steps > max_share:
+        raise TrainingError(
+            f"{skipped} of {total_steps} planned optimiser steps had a non-finite loss by epoch "
+            f"{epoch} ({skipped / total_steps:.1%} > max_skipped_share {max_share:.1%}); no model "
+            "written — lower the learning rate or the CT weights (per-epoch counts: column "
+            "skipped_steps of the training log)"
+        )
+
+
+def checkpoint_fingerprint(cfg: TrainConfig) -> dict:
+    """Settings a checkpoint must share with a run to be resumed: all but the device and the epoch
+    count (a longer run continues a shorter one as long as burn-in ends at the same epoch)."""
+    out = {k: v for k, v in asdict(cfg).items() if k not in ("device", "epochs")}
+    out["burnin_epochs"] = round(cfg.burnin * cfg.epochs)
+    return out
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
     """Save a training state atomically (tensors, dicts and numbers only)."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    save_torch_atomic(state, path)
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -245,7 +274,9 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"{path}: not a readable cftrain checkpoint ({err})") from err
+        raise ValueError(
+            f"{path}: not a readable cftrain checkpoint ({err}); delete it to start over"
+        ) from err
 
 
 def config_dict(cfg: TrainConfig) -> dict:

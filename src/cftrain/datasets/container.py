@@ -82,29 +82,41 @@ def read_dataset(path: str | Path) -> DatasetSplits:
     try:
         f = h5py.File(path, "r")
     except OSError as err:
-        raise ValueError(f"{path}: not a readable HDF5 file ({err})") from err
-    with f:
-        fmt = f.attrs.get("format")
-        if fmt != FORMAT:
-            raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
-        missing = [
-            k for k in (*_ARRAYS, "feature_names", "mutability", "lower", "upper") if k not in f
-        ]
-        if missing:
-            raise ValueError(f"{path}: missing datasets {missing}")
-        arrays = {k: f[k][()] for k in _ARRAYS}
-        return DatasetSplits(
-            name=str(f.attrs["name"]),
-            **arrays,
-            feature_names=[
-                s.decode() if isinstance(s, bytes) else str(s) for s in f["feature_names"][()]
-            ],
-            protected=[int(i) for i in f["protected"][()]] if "protected" in f else [],
-            mutability=f["mutability"][()],
-            lower=f["lower"][()],
-            upper=f["upper"][()],
-            n_classes=int(f.attrs["n_classes"]),
-            seed=int(f.attrs["seed"]),
-            provenance=json.loads(f.attrs.get("provenance", "{}")),
-            categorical_groups=json.loads(f.attrs.get("categorical_groups", "{}")),
-        )
+        raise ValueError(f"{path}: not a readable HDF5 file, perhaps truncated ({err})") from err
+    try:
+        with f:
+            return _read_open(path, f)
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: damaged dataset file ({err})") from err
+
+
+def _read_open(path: Path, f: h5py.File) -> DatasetSplits:
+    fmt = f.attrs.get("format")
+    if fmt != FORMAT:
+        raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
+    missing = [k for k in (*_ARRAYS, "feature_names", "mutability", "lower", "upper") if k not in f]
+    if missing:
+        raise ValueError(f"{path}: missing datasets {missing}")
+    arrays = {k: f[k][()] for k in _ARRAYS}
+    d = len(f["feature_names"])
+    for split in ("train", "val", "test"):
+        x, y = arrays[f"X_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 2 or y.ndim != 1 or x.shape != (y.shape[0], d):
+            raise ValueError(
+                f"{path}: X_{split} {x.shape} and y_{split} {y.shape} do not fit {d} features"
+            )
+    return DatasetSplits(
+        name=str(f.attrs["name"]),
+        **arrays,
+        feature_names=[
+            s.decode() if isinstance(s, bytes) else str(s) for s in f["feature_names"][()]
+        ],
+        protected=[int(i) for i in f["protected"][()]] if "protected" in f else [],
+        mutability=f["mutability"][()],
+        lower=f["lower"][()],
+        upper=f["upper"][()],
+        n_classes=int(f.attrs["n_classes"]),
+        seed=int(f.attrs["seed"]),
+        provenance=json.loads(f.attrs.get("provenance", "{}")),
+        categorical_groups=json.loads(f.attrs.get("categorical_groups", "{}")),
+    )
