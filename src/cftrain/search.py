@@ -81,12 +81,15 @@ def search_counterfactuals(
     upper: torch.Tensor | None = None,
     epsilon: float = 0.3,
     rng: torch.Generator | None = None,
+    start: torch.Tensor | None = None,
 ) -> SearchResult:
     """Run the search for all rows of `factual` (n, d) towards `target` (n,) at once.
 
     `tau=None` means max-iteration convergence (every sample takes `max_iter` steps; converged = True
     at the end, CE.jl `MaxIterConvergence`). `mutability` holds per-feature codes (d,) of
     `cftrain.constraints`; `lower`/`upper` the domain box (d,). `rng` drives REVISE's re-encoding.
+    `start` (n, d) replaces the identity initialisation (CE.jl `:add_perturbation` passes the
+    factual plus noise); penalties still measure distance to `factual`.
     """
     was_training = model.training
     model.eval()
@@ -96,7 +99,8 @@ def search_counterfactuals(
     latent = generator.latent
     mask = _StepMask(mutability)
     with torch.no_grad():
-        state = generator.encode(x0, rng) if latent else x0
+        init = x0 if start is None else start.detach()
+        state = generator.encode(init, rng) if latent else init
     # Outputs: every sample's row is written once, when it leaves the search (converged or T).
     final_state = state.clone()
     adversarial = x0.clone()

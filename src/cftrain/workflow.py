@@ -1,60 +1,147 @@
-"""Target lists and paths for the Snakemake rules (kept here, tested, instead of in .smk files)."""
+"""Target lists and figure inputs for the Snakemake rules (kept here, tested, not in .smk files).
+
+A figure or table is part of the default target when the config has the experiment, datasets and
+objectives it is drawn from, so the quick config produces every artifact with less data.
+"""
 
 from __future__ import annotations
 
-from cftrain.config import energy_tag, experiment_section, targets
+from cftrain.config import energy_tag, evaluation_settings, experiment_section, targets
 
-RESULTS = "results"
-MODEL_DIR = RESULTS + "/models/{experiment}/{dataset}/{objective}/seed{seed}"
-CF_DIR = RESULTS + "/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}"
-EVAL_DIR = RESULTS + "/evaluation/{experiment}/{dataset}/{objective}/seed{seed}"
+MODEL = "results/models/{experiment}/{dataset}/{objective}/seed{seed}"
+CF = "results/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}"
+EVAL = "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}"
+EXAMPLES = "results/examples/{experiment}/{dataset}/{objective}/seed{seed}"
 
-# Figures and the experiment/datasets they need (file names are part of the interface).
-FIGURES = {"moons_ce_examples": ("main", "moons")}
+# name → (experiment, datasets (None: all of the experiment's), objectives, per-model inputs)
+FIGURES: dict[str, dict] = {
+    "poc": {"experiment": "poc", "datasets": ["lin_sep"], "objectives": ["vanilla", "full"],
+            "inputs": ["surface", "examples/poc_free", "examples/poc_protected"]},
+    "mnist_ce": {"experiment": "mutability", "datasets": ["mnist"], "objectives": ["vanilla", "full"],
+                 "inputs": ["examples/digit"]},
+    "mnist_ig": {"experiment": "mutability", "datasets": ["mnist"], "objectives": ["vanilla", "full"],
+                 "inputs": ["ig_maps"]},
+    "robustness": {"experiment": "ablation", "datasets": None,
+                   "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/performance"]},
+    "ablation": {"experiment": "ablation", "datasets": None,
+                 "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/counterfactual_metrics"]},
+    "mnist_grid_vanilla": {"experiment": "main", "datasets": ["mnist"], "objectives": ["vanilla"],
+                           "inputs": ["examples/grid"]},
+    "mnist_grid_ct": {"experiment": "main", "datasets": ["mnist"], "objectives": ["full"], "inputs": ["examples/grid"]},
+    "moons_ce_examples": {"experiment": "main", "datasets": ["moons"], "objectives": ["vanilla", "full"],
+                          "inputs": ["surface", "cf_last"]},
+    "moons_plausibility": {"experiment": "generators", "datasets": ["moons"], "objectives": None,
+                           "inputs": ["table/counterfactual_metrics"]},
+    "moons_val_accuracy": {"experiment": "generators", "datasets": ["moons"], "objectives": None,
+                           "inputs": ["table/training_logs"]},
+    "mnist_grids_generators": {"experiment": "generators", "datasets": ["mnist"],
+                               "objectives": ["full-generic", "full-ecco", "full-revise"], "inputs": ["examples/grid"]},
+}  # fmt: skip
+
+TABLES = {"main": "main", "validity": "main", "costs": "main", "ig": "mutability"}
+COLLECTED = ("counterfactual_metrics", "performance", "ig_rounds", "training_logs")
 
 
 def energy_tags(config: dict) -> list[str]:
     return [energy_tag(v) for v in config["evaluation"]["lambda_energy"]]
 
 
-def all_models(config: dict) -> list[str]:
-    return [
-        f"{MODEL_DIR}/model.pt".format(experiment=e, dataset=d, objective=o, seed=s)
-        for e, d, o, s in targets(config)
-    ]
+def _fmt(pattern: str, experiment: str, dataset: str, objective: str, seed: int) -> str:
+    return pattern.format(experiment=experiment, dataset=dataset, objective=objective, seed=seed)
 
 
-def all_scores(config: dict) -> list[str]:
-    return [f"{EVAL_DIR}/counterfactual_metrics.csv".format(experiment=e, dataset=d, objective=o, seed=s)
-            for e, d, o, s in targets(config)]  # fmt: skip
-
-
-def figure_wanted(config: dict, name: str) -> bool:
-    experiment, dataset = FIGURES[name]
-    exp = config["experiments"].get(experiment)
-    return (
-        bool(exp) and dataset in exp["datasets"] and {"vanilla", "full"} <= set(exp["objectives"])
-    )
-
-
-def all_targets(config: dict) -> list[str]:
-    out = [f"{RESULTS}/tables/counterfactual_metrics.csv"]
-    out += [
-        f"{RESULTS}/figures/{name}.{ext}"
-        for name in FIGURES
-        if figure_wanted(config, name)
-        for ext in ("png", "pdf")
-    ]
+def per_model(config: dict, name: str) -> list[str]:
+    """Per-model files of a collected table, for every model the config trains (or those that
+    compute it: `ig_rounds` only where the experiment's evaluation asks for IG)."""
+    out = []
+    for e, d, o, s in targets(config):
+        if name == "counterfactual_metrics":
+            out.append(_fmt(f"{EVAL}/counterfactual_metrics.csv", e, d, o, s))
+        elif name == "performance":
+            out.append(_fmt(f"{EVAL}/performance.csv", e, d, o, s))
+        elif name == "ig_rounds":
+            if evaluation_settings(config, e, d)["ig"] and o in ("vanilla", "full"):
+                out.append(_fmt(f"{EVAL}/ig.csv", e, d, o, s))
+        elif name == "training_logs":
+            out.append(_fmt(f"{MODEL}/training_log.csv", e, d, o, s))
+        else:
+            raise ValueError(f"unknown collected table {name!r}")
     return out
 
 
+def _figure_scope(config: dict, name: str) -> tuple[str, list[str], list[str]] | None:
+    spec = FIGURES[name]
+    exp = config["experiments"].get(spec["experiment"])
+    if not exp:
+        return None
+    datasets = spec["datasets"] or list(exp["datasets"])
+    objectives = spec["objectives"] or list(exp["objectives"])
+    if not set(datasets) <= set(exp["datasets"]) or not set(objectives) <= set(exp["objectives"]):
+        return None
+    return spec["experiment"], datasets, objectives
+
+
+def figure_wanted(config: dict, name: str) -> bool:
+    return _figure_scope(config, name) is not None
+
+
+def figure_inputs(config: dict, name: str) -> list[str]:
+    """Files a figure is drawn from (tables and HDF5 only), in a fixed order: per input kind, per
+    dataset, per objective."""
+    scope = _figure_scope(config, name)
+    if scope is None:
+        raise ValueError(f"figure {name!r} needs experiment {FIGURES[name]['experiment']!r} with its datasets/objectives in the config")
+    experiment, datasets, objectives = scope
+    seed = int(config["seeds"][0])
+    files: list[str] = []
+    for kind in FIGURES[name]["inputs"]:
+        if kind.startswith("table/"):
+            files.append(f"results/tables/{kind.split('/')[1]}.csv")
+            continue
+        for d in datasets:
+            files.append(f"results/data/{d}.h5")
+            for o in objectives:
+                if kind == "surface":
+                    files.append(_fmt(f"{EVAL}/decision_surface.h5", experiment, d, o, seed))
+                elif kind == "ig_maps":
+                    files.append(_fmt(f"{EVAL}/ig_maps.h5", experiment, d, o, seed))
+                elif kind == "cf_last":
+                    files.append(_fmt(f"{CF}/{energy_tags(config)[-1]}.h5", experiment, d, o, seed))
+                elif kind.startswith("examples/"):
+                    files.append(_fmt(f"{EXAMPLES}/{kind.split('/')[1]}.h5", experiment, d, o, seed))
+    return list(dict.fromkeys(files))
+
+
+def table_wanted(config: dict, name: str) -> bool:
+    exp = config["experiments"].get(TABLES[name])
+    if not exp or not {"vanilla", "full"} <= set(exp["objectives"]):
+        return False
+    if name == "ig":
+        return bool(evaluation_settings(config, TABLES[name], exp["datasets"][0])["ig"])
+    return True
+
+
+def table_inputs(config: dict, name: str) -> list[str]:
+    return ["results/tables/ig_rounds.csv"] if name == "ig" else ["results/tables/counterfactual_metrics.csv"]
+
+
+def example_peers(config: dict, wildcards) -> list[str]:
+    """Models whose common correct predictions pick the factuals of an example kind: all models of
+    the same experiment/dataset/seed that a figure compares."""
+    exp = experiment_section(config, wildcards.experiment)
+    return [_fmt(f"{MODEL}/model.pt", wildcards.experiment, wildcards.dataset, o, wildcards.seed) for o in exp["objectives"]]
+
+
+def all_targets(config: dict) -> list[str]:
+    out = [f"results/tables/{name}.csv" for name in COLLECTED if per_model(config, name)]
+    for name in TABLES:
+        if table_wanted(config, name):
+            out += [f"results/tables/{name}.csv", f"results/tables/{name}.tex"]
+    for name in FIGURES:
+        if figure_wanted(config, name):
+            out += [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
+    return list(dict.fromkeys(out))
+
+
 def needs_vae(config: dict, objective: str) -> bool:
-    return objective.endswith("-revise") or (
-        objective != "vanilla"
-        and "-" not in objective
-        and config["training"]["generator"] == "revise"
-    )
-
-
-def experiment_datasets(config: dict, experiment: str) -> list[str]:
-    return list(experiment_section(config, experiment)["datasets"])
+    return objective.endswith("-revise") or (objective != "vanilla" and "-" not in objective and config["training"]["generator"] == "revise")

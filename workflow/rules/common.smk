@@ -1,6 +1,7 @@
 # Config access and target lists only; the logic lives in cftrain.config / cftrain.workflow.
 import cftrain.config as cfg
 import cftrain.workflow as wf
+import cftrain.evaluation.examples as ex
 
 
 wildcard_constraints:
@@ -8,6 +9,9 @@ wildcard_constraints:
     dataset="|".join(config["datasets"]),
     objective=r"(vanilla|full|energy|adversarial)(-(generic|ecco|revise))?",
     seed=r"\d+",
+    collected="|".join(wf.COLLECTED),
+    table="|".join(wf.TABLES),
+    kind="|".join(ex.KINDS),
 
 
 def all_targets():

@@ -1,32 +1,25 @@
-rule figure_moons_ce_examples:
-    input:
-        data="results/data/moons.h5",
-        surfaces=expand(
-            "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/decision_surface.h5",
-            experiment="main",
-            dataset="moons",
-            objective=["vanilla", "full"],
-            seed=config["seeds"][0],
-        ),
-        counterfactuals=expand(
-            "results/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}/{tag}.h5",
-            experiment="main",
-            dataset="moons",
-            objective=["vanilla", "full"],
-            seed=config["seeds"][0],
-            tag=wf.energy_tags(config)[-1],
-        ),
-    output:
-        png=report(
-            "results/figures/moons_ce_examples.png",
-            caption="../report/moons_ce_examples.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/moons_ce_examples.pdf",
-    log:
-        "results/logs/figures/moons_ce_examples.log",
-    localrule: True
-    conda:
-        "../../envs/cftrain.yaml"
-    script:
-        "../scripts/figure_moons_ce_examples.py"
+# One rule per paper figure (file names are part of the interface); each reads only tables and
+# HDF5 files, so `snakemake results/figures/<name>.png` re-renders it alone.
+for figure_name in wf.FIGURES:
+
+    rule:
+        name:
+            f"figure_{figure_name}"
+        input:
+            lambda wc, name=figure_name: wf.figure_inputs(config, name),
+        output:
+            png=report(
+                f"results/figures/{figure_name}.png",
+                caption=f"../report/{figure_name}.rst",
+                category="Figures",
+            ),
+            pdf=f"results/figures/{figure_name}.pdf",
+        log:
+            f"results/logs/figures/{figure_name}.log",
+        params:
+            name=figure_name,
+        localrule: True
+        conda:
+            "../../envs/cftrain.yaml"
+        script:
+            "../scripts/figure.py"

@@ -70,3 +70,9 @@ def plot_ce_examples(
         with atomic_path(out) as tmp:
             fig.savefig(tmp, format=out.rsplit(".", 1)[-1], dpi=150)
     plt.close(fig)
+
+
+def moons_ce_examples(inputs: list[str], outputs: list[str]) -> None:
+    """Inputs: data, BL surface, CT surface, BL store, CT store (workflow.figure_inputs order)."""
+    data, surface_bl, surface_ct, cf_bl, cf_ct = inputs
+    plot_ce_examples(data, [surface_bl, surface_ct], [cf_bl, cf_ct], ["Baseline (vanilla)", "Counterfactual Training"], outputs)

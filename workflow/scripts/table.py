@@ -1,0 +1,10 @@
+from cftrain.pipeline import job_logging, table_step
+
+with job_logging(snakemake.log[0]):
+    table_step(
+        snakemake.wildcards.table,
+        list(snakemake.input),
+        snakemake.params.datasets,
+        csv_out=snakemake.output.csv,
+        tex_out=snakemake.output.tex,
+    )
