@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,7 @@ BENCHMARKS = (
     "workflow_quick",
     "reproduction_full",
 )
-FULL_TIMEOUT_MIN = 25  # reproduction_full is stopped (and reported as partial) after this
+FULL_TIMEOUT_MIN = 25.0  # reproduction_full is stopped (and reported as partial) after this
 
 
 def emit(name: str, value: float, unit: str, target: str, ok: bool | None, detail: str) -> None:
@@ -54,7 +55,9 @@ def best_of(repeats: int, fn) -> tuple[float, object]:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("CFTRAIN_DATA_DIR", REPO.parent / "shared" / "data"))
+    """$CFTRAIN_DATA_DIR, else ../shared/data beside the checkout holding this script."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(os.environ.get("CFTRAIN_DATA_DIR", default))
 
 
 def machine() -> dict:
@@ -328,16 +331,20 @@ def _snakemake(args: list[str], timeout_s: float) -> tuple[float, bool, str]:
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
         try:
             output, _ = proc.communicate(timeout=timeout_s)
-            finished = proc.returncode == 0
+            finished, timed_out = proc.returncode == 0, False
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 15)  # only the process group this benchmark started
             output, _ = proc.communicate()
-            finished = False
+            finished, timed_out = False, True
         seconds = time.perf_counter() - tic
-        jobs = sum(
-            "Finished job" in line or "Finished jobid" in line for line in output.splitlines()
-        )
-        tail = f"{jobs} jobs finished" + ("" if finished else "; last output: " + output[-300:])
+        lines = output.splitlines()
+        progress = [ln.strip() for ln in lines if re.search(r"\d+ of \d+ steps", ln)]
+        errors = [ln.strip() for ln in lines if ln.startswith(("Error in rule", "ValueError"))]
+        tail = progress[-1] if progress else "no job finished"
+        if timed_out:
+            tail += f"; stopped at the {timeout_s / 60:.0f}-minute limit"
+        elif not finished:
+            tail += "; failed: " + ("; ".join(dict.fromkeys(errors)) or "see the snakemake log")
         return seconds, finished, tail
 
 
@@ -360,13 +367,16 @@ def bench_reproduction_full(quick: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global REPO
+    global REPO, FULL_TIMEOUT_MIN
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short version (< 5 min)")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these")
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout to benchmark")
+    parser.add_argument("--full-timeout", type=float, default=FULL_TIMEOUT_MIN,
+                        help="minutes after which reproduction_full is stopped, reported partial")  # fmt: skip
     args = parser.parse_args(argv)
     REPO = args.repo.resolve()
+    FULL_TIMEOUT_MIN = args.full_timeout
     sys.path.insert(0, str(REPO / "src"))  # measure this checkout's library, not an installed one
     import torch
 
