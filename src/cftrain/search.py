@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cftrain.constraints import apply_mutability
+from cftrain.constraints import DECREASE, INCREASE, NONE
 from cftrain.generators.base import Generator
 
 
@@ -37,6 +37,34 @@ def _clamp(x: torch.Tensor, lower: torch.Tensor | None, upper: torch.Tensor | No
     if lower is None and upper is None:
         return x
     return torch.clamp(x, min=lower, max=upper)
+
+
+class _StepMask:
+    """`constraints.apply_mutability` with its masks built once per search instead of every step.
+
+    Performance only, same values: `none` columns are filled with +0.0 in place (`index_fill_` on
+    the immutable columns ≡ `where(codes == NONE, 0, Δ)`, without 3 full-size `where`s and 2
+    clamps per call); `increase`/`decrease` run the same `where` as `apply_mutability`, and only
+    when such features exist. Modifies `delta` in place: pass a tensor the search owns.
+    """
+
+    def __init__(self, codes: torch.Tensor | None):
+        self.fixed = self.increase = self.decrease = None
+        if codes is None:
+            return
+        fixed = (codes == NONE).nonzero().squeeze(1)
+        self.fixed = fixed if fixed.numel() else None
+        self.increase = codes == INCREASE if bool((codes == INCREASE).any()) else None
+        self.decrease = codes == DECREASE if bool((codes == DECREASE).any()) else None
+
+    def __call__(self, delta: torch.Tensor) -> torch.Tensor:
+        if self.fixed is not None:
+            delta.index_fill_(1, self.fixed, 0.0)
+        if self.increase is not None:
+            delta = torch.where(self.increase, delta.clamp(min=0), delta)
+        if self.decrease is not None:
+            delta = torch.where(self.decrease, delta.clamp(max=0), delta)
+        return delta
 
 
 def search_counterfactuals(
@@ -69,59 +97,93 @@ def search_counterfactuals(
     target = target.to(device=x0.device, dtype=torch.long)
     n = x0.shape[0]
     latent = generator.latent
+    mask = _StepMask(mutability)
     with torch.no_grad():
         init = x0 if start is None else start.detach()
-        state = generator.encode(init, rng) if latent else init.clone()
-        x_cur = _clamp(generator.decode(state), lower, upper) if latent else state.clone()
+        state = generator.encode(init, rng) if latent else init
+    # Outputs: every sample's row is written once, when it leaves the search (converged or T).
+    final_state = state.clone()
     adversarial = x0.clone()
     steps = torch.zeros(n, dtype=torch.int32, device=x0.device)
-    active = torch.ones(n, dtype=torch.bool, device=x0.device)
     converged = torch.zeros(n, dtype=torch.bool, device=x0.device)
 
+    # Performance: the samples still searching are a compact working set (`rows` = their indices,
+    # in the original order), shrunk only when some leave, instead of gathering every tensor by an
+    # index and scattering it back at every step; working tensors are never modified in place.
+    # Every sample in the set has taken `step` steps. Forward and backward run on exactly the
+    # rows, in the order, of the former per-step gather, so results are bit-identical to it.
+    rows = torch.arange(n, device=x0.device)
+    x_fact, tgt, adv = x0, target, x0
+
+    def leave(which: torch.Tensor | None, taken: int, done: bool) -> None:
+        """Write the rows `which` (bool over the working set; None = all) to the outputs."""
+        if which is None:
+            sel, s_out, a_out = rows, state, adv
+        else:
+            # index_select/index_copy_ with one nonzero: several times faster than bool indexing.
+            at = which.nonzero().squeeze(1)
+            sel, s_out, a_out = (t.index_select(0, at) for t in (rows, state, adv))
+        final_state.index_copy_(0, sel, s_out)
+        adversarial.index_copy_(0, sel, a_out)
+        steps.index_fill_(0, sel, taken)
+        if done:
+            converged.index_fill_(0, sel, True)
+
+    step = 0
     for step in range(max_iter + 1):
-        idx = active.nonzero().squeeze(1)
-        if idx.numel() == 0:
+        if rows.numel() == 0:
             break
-        s = state[idx].detach().requires_grad_(True)
+        s = state.detach().requires_grad_(True)
         x = _clamp(generator.decode(s), lower, upper) if latent else s
         logits = model(x)
+        keep = None  # None: every row of the working set keeps searching
         if tau is not None:
             with torch.no_grad():
-                prob = torch.softmax(logits.detach(), dim=1).gather(1, target[idx, None]).squeeze(1)
+                prob = torch.softmax(logits.detach(), dim=1).gather(1, tgt[:, None]).squeeze(1)
                 done = prob >= tau
             if done.any():
-                converged[idx[done]] = True
-                active[idx[done]] = False
+                leave(done, step, True)
+                keep = ~done
         if step == max_iter:
             break
-        keep = active[idx]
-        if not keep.any():
+        if keep is not None and not keep.any():
+            rows = rows[:0]
             break
-        tgt = target[idx]
         loss = F.cross_entropy(logits, tgt, reduction="sum")
-        loss = loss + generator.penalty(x, x0[idx], logits, tgt, step, max_iter).sum()
+        loss = loss + generator.penalty(x, x_fact, logits, tgt, step, max_iter).sum()
         (grad,) = torch.autograd.grad(loss, s)
         with torch.no_grad():
-            delta = torch.nan_to_num(-step_size * grad, nan=0.0)
-            sel = idx[keep]
-            s_old = s.detach()[keep]
+            delta = torch.mul(grad, -step_size).nan_to_num_(nan=0.0)
+            s_old = s.detach()
+            if keep is not None:  # shrink the working set to the rows that go on
+                at = keep.nonzero().squeeze(1)
+                delta, s_old, rows, x_fact, tgt, adv = (
+                    t.index_select(0, at) for t in (delta, s_old, rows, x_fact, tgt, adv)
+                )
             if latent:
-                x_new = _clamp(generator.decode(s_old + delta[keep]), lower, upper)
-                state[sel] = generator.encode(x_new, rng)
+                x_new = _clamp(generator.decode(s_old + delta), lower, upper)
+                state = generator.encode(x_new, rng)
             else:
-                delta = apply_mutability(delta[keep], mutability)
-                x_new = _clamp(s_old + delta, lower, upper)
-                # The clamp must not break mutability (a factual outside the box): re-mask the move.
-                x_new = s_old + apply_mutability(x_new - s_old, mutability)
-                state[sel] = x_new
-                x_cur[sel] = x_new
-            steps[sel] += 1
-            inside = (x_new - x0[sel]).abs().amax(dim=1) <= epsilon
-            adversarial[sel[inside]] = x_new[inside]
-
-    if latent:
+                # x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), as before, in place on
+                # fresh tensors. The clamp must not break mutability (a factual outside the box):
+                # re-mask the move.
+                x_new = s_old + mask(delta)
+                if lower is not None or upper is not None:
+                    x_new.clamp_(min=lower, max=upper)
+                x_new = mask(x_new.sub_(s_old)).add_(s_old)
+                state = x_new
+            dist = torch.sub(x_new, x_fact).abs_().amax(dim=1)
+            inside = dist <= epsilon
+            if bool(inside.all()):
+                adv = x_new  # never modified in place afterwards
+            elif bool(inside.any()):
+                adv = torch.where(inside[:, None], x_new, adv)
+    if rows.numel():  # T reached (or max_iter = 0): the rest leave unconverged
         with torch.no_grad():
-            x_cur = _clamp(generator.decode(state), lower, upper)
+            leave(None, step, False)
+
+    with torch.no_grad():
+        x_cur = _clamp(generator.decode(final_state), lower, upper) if latent else final_state
     if tau is None:
         converged = steps >= max_iter
     model.train(was_training)
