@@ -50,6 +50,7 @@ def _surface(path, w):
     with h5py.File(path, "w") as f:
         f["x"], f["y"] = gx.astype(np.float32), gy.astype(np.float32)
         f["probability"] = np.stack([1 - p1, p1], axis=-1).astype(np.float32)
+        f.attrs["format"] = "cftrain.surface/1"
     return str(path)
 
 

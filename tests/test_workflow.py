@@ -79,8 +79,8 @@ def test_rerun_one_figure_only(quick_run, name):
     quick = ("--configfile", "config/quick.yaml", "--cores", "1")
     proc = run_snakemake(quick_run, *quick, "-n", target)
     assert proc.returncode == 0, proc.stderr
-    stats = (proc.stdout + proc.stderr).split("Job stats:")[1].split("Reasons:")[0]
-    jobs = dict(line.split() for line in stats.strip().splitlines()[2:] if len(line.split()) == 2)
+    stats = (proc.stdout + proc.stderr).split("Job stats:")[1].strip().split("\n\n")[0]
+    jobs = dict(line.split() for line in stats.splitlines()[2:] if len(line.split()) == 2)
     assert jobs == {f"figure_{name}": "1", "total": "1"}, stats
     proc = run_snakemake(quick_run, *quick, target)
     assert proc.returncode == 0, proc.stderr

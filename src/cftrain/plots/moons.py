@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,7 +10,7 @@ import numpy as np  # noqa: E402
 
 from cftrain.datasets import read_dataset  # noqa: E402
 from cftrain.io import atomic_path  # noqa: E402
-from cftrain.store import read_counterfactuals  # noqa: E402
+from cftrain.store import read_counterfactuals, read_surface  # noqa: E402
 
 
 def pick_examples(cs, per_direction: int = 1) -> np.ndarray:
@@ -41,8 +40,7 @@ def plot_ce_examples(
     for ax, surface_path, cf_path, title in zip(
         np.atleast_1d(axes), surfaces, counterfactuals, titles, strict=True
     ):
-        with h5py.File(surface_path, "r") as f:
-            gx, gy, prob = f["x"][()], f["y"][()], f["probability"][()]
+        gx, gy, prob = read_surface(surface_path)
         ax.contourf(gx, gy, prob[..., 1], levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
         ax.contour(gx, gy, prob[..., 1], levels=[0.5], colors="green", linewidths=1.5)
         ax.scatter(

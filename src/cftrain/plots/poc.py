@@ -8,23 +8,21 @@ counterfactuals with an arrow from their factual.
 
 from __future__ import annotations
 
-import h5py
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
 from cftrain.datasets import read_dataset
 from cftrain.plots.common import read_store, save
+from cftrain.store import read_surface
 
 AGE, DEBT = 0, 1  # feature indices: y axis, x axis
 POSITIVE, NEGATIVE = "tab:orange", "tab:blue"
 
 
 def _surface(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    with h5py.File(path, "r") as f:
-        if "probability" not in f:
-            raise ValueError(f"{path}: no dataset 'probability' (not a decision surface file)")
-        return f["x"][()], f["y"][()], f["probability"][()][..., 1]
+    gx, gy, prob = read_surface(path)
+    return gx, gy, prob[..., 1]
 
 
 def _panel(ax, ds, surface: str, store: str, title: str) -> None:
