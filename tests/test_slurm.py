@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import shared_data_dir
 
 pytestmark = pytest.mark.slurm
 
@@ -84,6 +85,8 @@ def _copy_repo(dest: Path) -> Path:
 def _env(workdir: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("SNAKEMAKE_PROFILE", None)
+    if shared_data_dir():
+        env.setdefault("CFTRAIN_DATA_DIR", str(shared_data_dir()))
     if workdir is not None:
         # Jobs import cftrain from the copy under test (sbatch --export=ALL passes this on).
         env["PYTHONPATH"] = os.pathsep.join(

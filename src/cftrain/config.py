@@ -9,6 +9,7 @@ rules stay free of logic. An objective wildcard may carry the training generator
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,7 +175,8 @@ def data_params(config: dict, dataset: str) -> dict:
         "seed": int(config["data"]["seed"]),
         "domain_n_std": float(config["data"]["domain_n_std"]),
     }
-    data_dir = config.get("data_dir")
+    # CFTRAIN_DATA_DIR wins over the config key, so one machine-wide setting serves every checkout.
+    data_dir = os.environ.get("CFTRAIN_DATA_DIR") or config.get("data_dir")
     if data_dir:
         params["data_dir"] = str(data_dir)
     for key in ("n_train", "n_val", "n_test"):

@@ -184,14 +184,16 @@ def cross_field_problems(config: dict, schema: dict, environ=None) -> list[str]:
                 problems += schema_problems(exp[section], sub, ("experiments", name, section))
     real = sorted(d for d in requested if d in REAL)
     if real:
-        data_dir = config.get("data_dir")
-        source = "config key 'data_dir'" if data_dir else f"environment variable {ENV_DATA_DIR}"
-        folder = data_dir or environ.get(ENV_DATA_DIR)
+        # The environment variable wins over the config key (see cftrain.config.data_params).
+        env_dir = environ.get(ENV_DATA_DIR)
+        source = f"environment variable {ENV_DATA_DIR}" if env_dir else "config key 'data_dir'"
+        folder = env_dir or config.get("data_dir")
         # With no folder named, dry runs and --lint still work; prepare_data then says what to do.
         if folder and (not isinstance(folder, str) or not Path(folder).is_dir()):
             problems.append(
                 f"{source}: raw-data folder {str(folder)!r} does not exist "
-                f"(needed for real dataset(s) {_names(real)})"
+                f"(needed for real dataset(s) {_names(real)}); set {ENV_DATA_DIR} or data_dir to a folder "
+                "of raw files, which `python -m cftrain.datasets download all --data-dir DIR` fills"
             )
     return problems
 
