@@ -49,3 +49,22 @@ def save_torch_atomic(obj, path: str | os.PathLike) -> None:
     torch.save(obj, buffer)
     with atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
+
+
+def read_hdf5(path: str | os.PathLike, what: str, reader, errors: tuple = ()):
+    """Open `path` read-only and return `reader(path, h5py_file)`; a missing, truncated or damaged
+    file raises an error naming the file and `what` it should have been."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"{path}: not a readable HDF5 file, perhaps truncated ({err})") from err
+    try:
+        with f:
+            return reader(path, f)
+    except (OSError, KeyError, TypeError, *errors) as err:  # damage can surface on any read
+        raise ValueError(f"{path}: damaged {what} file ({err})") from err

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from cftrain.io import atomic_path
+from cftrain.io import atomic_path, read_hdf5
 
 FORMAT = "cftrain.counterfactuals/1"
 REQUIRED = {
@@ -78,18 +78,7 @@ def write_counterfactuals(
 
 def read_counterfactuals(path: str | Path) -> CounterfactualSet:
     """Read and validate a store file; a truncated or foreign file raises ValueError naming it."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"counterfactual file {path} does not exist")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise ValueError(f"{path}: not a readable HDF5 file, perhaps truncated ({err})") from err
-    try:
-        with f:
-            return _read_open(path, f)
-    except (OSError, KeyError, TypeError) as err:  # a damaged file can fail on any dataset read
-        raise ValueError(f"{path}: damaged counterfactual file ({err})") from err
+    return read_hdf5(path, "counterfactual", _read_open)
 
 
 def _read_open(path: Path, f: h5py.File) -> CounterfactualSet:

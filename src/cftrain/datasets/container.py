@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from cftrain.io import atomic_path
+from cftrain.io import atomic_path, read_hdf5
 
 FORMAT = "cftrain.dataset/1"
 _ARRAYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
@@ -76,18 +76,7 @@ def write_dataset(ds: DatasetSplits, path: str | Path) -> None:
 
 def read_dataset(path: str | Path) -> DatasetSplits:
     """Read and validate a `cftrain.dataset/1` file; errors name the file and the problem."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"dataset file {path} does not exist")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise ValueError(f"{path}: not a readable HDF5 file, perhaps truncated ({err})") from err
-    try:
-        with f:
-            return _read_open(path, f)
-    except (OSError, KeyError, TypeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: damaged dataset file ({err})") from err
+    return read_hdf5(path, "dataset", _read_open, (json.JSONDecodeError,))
 
 
 def _read_open(path: Path, f: h5py.File) -> DatasetSplits:
