@@ -227,10 +227,7 @@ def evaluate_step(
         )  # fmt: skip
         frame.insert(0, "lambda_energy", float(cs.attrs["lambda_energy"]))
         frames.append(frame)
-    table = pd.concat(frames, ignore_index=True)
-    for i, (key, value) in enumerate((("experiment", spec["experiment"]), ("dataset", spec["dataset"]),
-                                       ("objective", spec["objective"]), ("seed", spec["seed"]))):  # fmt: skip
-        table.insert(i, key, value)
+    table = _tag(pd.concat(frames, ignore_index=True), spec)
     with atomic_path(output) as tmp:
         table.to_csv(tmp, index=False)
     log.info("scored %d rows; mean validity %.3f", len(table), table["validity"].mean())
