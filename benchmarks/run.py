@@ -106,7 +106,7 @@ def _search_case(d: int, k: int, n: int, seed: int = 0):
 
 def bench_search_speedup(quick: bool) -> None:
     from cftrain.generators import ECCo
-    from cftrain.search import search_counterfactuals
+    from cftrain.search import STEP_SIZE, search_counterfactuals
 
     n_one = 20 if quick else 100
     for label, d, k, n in [
@@ -115,7 +115,7 @@ def bench_search_speedup(quick: bool) -> None:
         ("MNIST-size MLP d=784 K=10", 784, 10, 2500),
     ]:
         model, x, target, box = _search_case(d, k, n)
-        kw = dict(step_size=0.25, max_iter=30, tau=None, **box)
+        kw = dict(step_size=STEP_SIZE, max_iter=30, tau=None, **box)
         gen = ECCo(lambda_cost=0.001, lambda_energy=5.0)
         batched, _ = best_of(3, lambda: search_counterfactuals(model, x, target, gen, **kw))  # noqa: B023
 
@@ -249,9 +249,10 @@ def _store_sets():
     from cftrain.datasets import prepare_dataset
     from cftrain.evaluation.protocol import test_time_counterfactuals
     from cftrain.models import build_model
+    from cftrain.search import STEP_SIZE
     from cftrain.training import TrainConfig, train
 
-    settings = {"seed": 42, "runs": 100, "lambda_cost": 0.0, "step_size": 0.25, "max_iter": 50}
+    settings = {"seed": 42, "runs": 100, "lambda_cost": 0.0, "step_size": STEP_SIZE, "max_iter": 50}
     out = []
     for name, n_individuals, epochs, kwargs in [
         ("moons", 250, 5, {}),
@@ -275,7 +276,7 @@ def _store_sets():
         )  # fmt: skip
         cs.attrs = {"generator": "ecco", "dataset": name, "objective": "vanilla", "seed": 2025,
                     "experiment": "bench", "lambda_energy": 5.0, "lambda_cost": 0.0,
-                    "step_size": 0.25, "max_iter": 50, "tau": 0.95}  # fmt: skip
+                    "step_size": STEP_SIZE, "max_iter": 50, "tau": 0.95}  # fmt: skip
         out.append((name, cs))
     return out
 

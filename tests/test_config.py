@@ -26,7 +26,7 @@ def test_paper_defaults(config):
     assert (t.lambda_div, t.lambda_adv, t.step_size, t.max_iter, t.epsilon) == (
         0.5,
         0.25,
-        0.25,
+        0.1,
         30,
         0.3,
     )
@@ -74,3 +74,29 @@ def test_default_config_targets_every_artifact(config):
     for table in ("main", "validity", "ig", "costs"):
         assert f"results/tables/{table}.csv" in wanted and f"results/tables/{table}.tex" in wanted
     assert len(per_model(config, "ig_rounds")) == 18  # mutability only
+
+
+def test_one_step_size_default_for_training_and_test_time(config):
+    """method.md §10.15: every CE search of the original ran with Flux's Descent() default η = 0.1.
+
+    The default lives once (cftrain.search.STEP_SIZE); the shipped config leaves it unset, and the
+    training run, the test-time protocol, TrainConfig and search_counterfactuals all read it.
+    """
+    import copy
+    import inspect
+
+    from cftrain.search import STEP_SIZE, search_counterfactuals
+    from cftrain.training import TrainConfig
+
+    assert STEP_SIZE == 0.1
+    assert "step_size" not in config["training"] and "step_size" not in config["evaluation"]
+    train_step = run_spec(config, "main", "adult", "full", 2025).train.step_size
+    test_step = evaluation_settings(config, "main", "adult")["step_size"]
+    default = inspect.signature(search_counterfactuals).parameters["step_size"].default
+    assert train_step == test_step == TrainConfig().step_size == default == STEP_SIZE
+    # A config value overrides both places independently (the "configured but unused" 0.25).
+    variant = copy.deepcopy(config)
+    variant["training"]["step_size"] = 0.25
+    variant["evaluation"]["step_size"] = 0.3
+    assert run_spec(variant, "main", "adult", "full", 2025).train.step_size == 0.25
+    assert evaluation_settings(variant, "main", "adult")["step_size"] == 0.3

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from cftrain.objective import OBJECTIVES
+from cftrain.search import STEP_SIZE
 from cftrain.training import TrainConfig
 
 GENERATORS = ("generic", "ecco", "revise")
@@ -119,7 +120,7 @@ def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: 
         lambda_adv=float(training["lambda_adv"]),
         generator=gen,
         generator_params=generator_params(gen, training["lambda_cost"], training["lambda_energy"]),
-        step_size=float(training["step_size"]),
+        step_size=float(training.get("step_size", STEP_SIZE)),
         max_iter=int(training["max_iter"]),
         tau=float(training["tau"]),
         epsilon=float(training["epsilon"]),
@@ -145,6 +146,7 @@ def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
     ds = dataset_section(config, dataset)
     if "n_individuals" in ds:
         ev["n_individuals"] = ds["n_individuals"]
+    ev.setdefault("step_size", STEP_SIZE)  # one default for training and test time (§10.15)
     return ev
 
 

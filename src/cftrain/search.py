@@ -19,6 +19,12 @@ from torch import nn
 from cftrain.constraints import DECREASE, INCREASE, NONE
 from cftrain.generators.base import Generator
 
+# The one default of the search step η, read by training (`TrainConfig`), the test-time protocol and
+# the config (`cftrain.config`) alike. 0.1 is Flux's `Descent()` default: the original built every
+# CE-search optimiser without an argument, so its configured 0.25 never reached the search
+# (method.md §3 table, §10.15).
+STEP_SIZE = 0.1
+
 
 @dataclass
 class SearchResult:
@@ -73,7 +79,7 @@ def search_counterfactuals(
     target: torch.Tensor,
     generator: Generator,
     *,
-    step_size: float = 0.25,
+    step_size: float = STEP_SIZE,
     max_iter: int = 30,
     tau: float | None = 0.5,
     mutability: torch.Tensor | None = None,

@@ -24,7 +24,7 @@ from cftrain.constraints import protect_immutable_neighbours
 from cftrain.generators import build_generator
 from cftrain.io import save_torch_atomic
 from cftrain.objective import OBJECTIVES, LossWeights, ct_loss
-from cftrain.search import search_counterfactuals
+from cftrain.search import STEP_SIZE, search_counterfactuals
 
 log = logging.getLogger("cftrain")
 
@@ -51,7 +51,7 @@ class TrainConfig:
     generator_params: dict = field(
         default_factory=lambda: {"lambda_cost": 0.001, "lambda_energy": 5.0}
     )
-    step_size: float = 0.25
+    step_size: float = STEP_SIZE  # method.md §10.15
     max_iter: int = 30
     tau: float = 0.75
     epsilon: float = 0.3

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from cftrain.generators import ECCo, Generic
-from cftrain.search import search_counterfactuals
+from cftrain.search import STEP_SIZE, search_counterfactuals
 from cftrain.store import CounterfactualSet
 
 KINDS = ("grid", "digit", "poc_free", "poc_protected")
@@ -64,9 +64,9 @@ def make_examples(
             "lambda_cost": 0.001,
             "lambda_energy": 25.0,
             "max_iter": 50,
-            "step_size": 0.25,
+            "step_size": STEP_SIZE,
         }
-        res = search_counterfactuals(model, factual, target, ECCo(0.001, 25.0), step_size=0.25, max_iter=50,
+        res = search_counterfactuals(model, factual, target, ECCo(0.001, 25.0), step_size=STEP_SIZE, max_iter=50,
                                      tau=None, lower=lower, upper=upper)  # fmt: skip
         diagonal = target == y[idx].repeat_interleave(n_classes)
         res.counterfactual[diagonal] = factual[diagonal]
@@ -83,9 +83,9 @@ def make_examples(
             "lambda_cost": 0.001,
             "lambda_energy": 1.0,
             "max_iter": 1000,
-            "step_size": 0.25,
+            "step_size": STEP_SIZE,
         }
-        res = search_counterfactuals(model, factual, target, ECCo(0.001, 1.0), step_size=0.25, max_iter=1000,
+        res = search_counterfactuals(model, factual, target, ECCo(0.001, 1.0), step_size=STEP_SIZE, max_iter=1000,
                                      tau=None, lower=lower, upper=upper, start=start)  # fmt: skip
         return _as_set(res, y[i : i + 1].repeat(n_classes - 1), {"kind": kind, **params})
     if kind in ("poc_free", "poc_protected"):
