@@ -7,13 +7,15 @@ objectives it is drawn from, so the quick config produces every artifact with le
 from __future__ import annotations
 
 from cftrain.config import energy_tag, evaluation_settings, experiment_section, targets
+from cftrain.datasets.registry import REAL
 
 MODEL = "results/models/{experiment}/{dataset}/{objective}/seed{seed}"
 CF = "results/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}"
 EVAL = "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}"
 EXAMPLES = "results/examples/{experiment}/{dataset}/{objective}/seed{seed}"
 
-# name → (experiment, datasets (None: all of the experiment's), objectives, per-model inputs)
+# name → (experiment, datasets (None: all of the experiment's), objectives, per-model inputs);
+# "real_only": drawn from the experiment's real-world datasets only (Fig. 4, method.md §8).
 FIGURES: dict[str, dict] = {
     "poc": {"experiment": "poc", "datasets": ["lin_sep"], "objectives": ["vanilla", "full"],
             "inputs": ["surface", "examples/poc_free", "examples/poc_protected"]},
@@ -21,7 +23,7 @@ FIGURES: dict[str, dict] = {
                  "inputs": ["examples/digit"]},
     "mnist_ig": {"experiment": "mutability", "datasets": ["mnist"], "objectives": ["vanilla", "full"],
                  "inputs": ["ig_maps"]},
-    "robustness": {"experiment": "ablation", "datasets": None,
+    "robustness": {"experiment": "ablation", "datasets": None, "real_only": True,
                    "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/performance"]},
     "ablation": {"experiment": "ablation", "datasets": None,
                  "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/counterfactual_metrics"]},
@@ -75,6 +77,10 @@ def _figure_scope(config: dict, name: str) -> tuple[str, list[str], list[str]] |
     if not exp:
         return None
     datasets = spec["datasets"] or list(exp["datasets"])
+    if spec.get("real_only"):
+        datasets = [d for d in datasets if d in REAL]
+        if not datasets:
+            return None
     objectives = spec["objectives"] or list(exp["objectives"])
     if not set(datasets) <= set(exp["datasets"]) or not set(objectives) <= set(exp["objectives"]):
         return None
