@@ -30,10 +30,8 @@ TABULAR = ("adult", "cali", "credit", "gmsc")
 REAL = (*TABULAR, "mnist")
 DATASETS = [*SYNTHETIC, *REAL]
 SIZE_KEYS = ("n_train", "n_val", "n_test")
-FIT_ON = (
-    "train_pool",
-    "train",
-)  # rows the domain box and the z-score are fitted on; first = default
+# Rows the domain box and the tabular z-score are fitted on (module docstring); the first is the default.
+FIT_ON = ("train_pool", "train")
 
 # §4 mutability table, 0-based. gaussm is not in the table (unreported, §10 item 6): first
 # coordinate by analogy with the 2-D sets.

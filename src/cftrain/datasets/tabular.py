@@ -157,7 +157,7 @@ def one_hot_encode(
 
 
 def fit_standardiser(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sd (ddof=1; constant columns get sd 1) of the training rows only."""
+    """Mean and sd (ddof=1; constant columns get sd 1) of the rows the scaler is fitted on."""
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0, ddof=1) if len(x_train) > 1 else np.ones(x_train.shape[1])
     return mean, np.where(std > 0, std, 1.0)
