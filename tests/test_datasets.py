@@ -48,10 +48,10 @@ def test_generator_parameters():
             centre = x[y == c].mean(0)
             assert np.all(np.abs(centre) < 10 + 0.1)
             assert np.allclose(x[y == c].std(0), std, rtol=0.05)
-    x, y = make_circles(20000, rng)  # noise 0.15, factor 0.01
+    x, y = make_circles(20000, rng)  # noise 0.15, factor 0.01; MLJBase: inner circle = class 0
     radius = np.linalg.norm(x, axis=1)
-    assert abs(np.median(radius[y == 0]) - 1) < 0.03 and np.median(radius[y == 1]) < 0.25
-    assert np.allclose(x[y == 1].std(0), 0.15, rtol=0.05)
+    assert abs(np.median(radius[y == 1]) - 1) < 0.03 and np.median(radius[y == 0]) < 0.25
+    assert np.allclose(x[y == 0].std(0), 0.15, rtol=0.05)
     x, y = make_moons(20000, rng)  # noise 0.1
     assert np.bincount(y).tolist() == [10000, 10000]
     assert abs(x[y == 0, 1].max() - 1.0) < 0.5 and x[y == 1, 1].min() < -0.4
@@ -96,7 +96,12 @@ def test_domain_n_std():
     wide = prepare_dataset("over", seed=0, domain_n_std=3.0)
     assert (wide.lower <= narrow.lower).all() and (wide.upper >= narrow.upper).all()
     assert (wide.upper - wide.lower > narrow.upper - narrow.lower).any()
-    assert wide.provenance["domain"] == {"box": "inferred from training split", "n_std": 3.0}
+    assert wide.provenance["domain"] == {
+        "box": "inferred",
+        "fit_on": "train_pool",
+        "rows": 3600,
+        "n_std": 3.0,
+    }
 
 
 def test_allocate_and_stratified_split_are_exact():

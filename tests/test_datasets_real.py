@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cftrain.constraints import infer_domain
 from cftrain.datasets import RawDataError, prepare_dataset, write_dataset
 from cftrain.datasets import tabular as tabular_module
 from cftrain.datasets.raw import RAW_SOURCES, expected_sha256, raw_path, write_csv_gz
@@ -120,15 +121,48 @@ def test_mnist(full):
     assert ds.feature_names[783] == "px_r27_c27"
 
 
-def test_scaler_fitted_on_training_rows_only(full):
+def _numeric_columns(ds) -> list[int]:
+    return [ds.feature_names.index(f) for f in ds.provenance["scaler"]["features"]]
+
+
+def test_scaler_and_box_fitted_on_the_train_pool(full):
+    """TaijaData's `pre_process` fits its Standardizer on `df_train`, the first round(0.8·N) rows,
+    and `apply_inferred_domain!` infers the box from `get_data(d)[1]`, the same rows = training +
+    validation at the §4 sizes (method.md §10.4)."""
     for name in ("cali", "gmsc", "credit", "adult"):
         ds = full[name]
-        numeric = ds.provenance["scaler"]["features"]
-        cols = [ds.feature_names.index(f) for f in numeric]
-        x_train = ds.X_train[:, cols].astype(np.float64)
-        assert np.allclose(x_train.mean(0), 0, atol=1e-5)
-        assert np.allclose(x_train.std(0, ddof=1), 1, atol=1e-4)
+        cols = _numeric_columns(ds)
+        n_pool = pool_size(ds.provenance["rows"]["balanced"])
+        assert (
+            ds.provenance["scaler"]["fit_on"] == ds.provenance["domain"]["fit_on"] == "train_pool"
+        )
+        assert ds.provenance["scaler"]["rows"] == ds.provenance["domain"]["rows"] == n_pool
         assert np.abs(ds.X_test[:, cols].mean(0)).max() > 1e-3
+        pool = np.r_[ds.X_train, ds.X_val].astype(np.float64)
+        if len(pool) < n_pool:  # credit: its §4 sizes leave one pool row out
+            continue
+        assert np.allclose(pool[:, cols].mean(0), 0, atol=1e-5)
+        assert np.allclose(pool[:, cols].std(0, ddof=1), 1, atol=1e-4)
+        assert np.abs(ds.X_train[:, cols].mean(0)).max() > 1e-4  # not fitted on training rows
+        lower, upper = infer_domain(pool, 2.0)
+        assert np.allclose(ds.lower, lower, atol=1e-6) and np.allclose(ds.upper, upper, atol=1e-6)
+
+
+def test_fit_on_train_and_subsampled_pools():
+    sizes = dict(n_train=2000, n_val=200, n_test=500)
+    pooled = prepare_dataset("cali", seed=3, data_dir=DATA_DIR, **sizes)
+    # the whole train part (16,504 rows), as TaijaData fits before any subsampling
+    assert pooled.provenance["scaler"]["rows"] == pooled.provenance["domain"]["rows"] == 16504
+    ds = prepare_dataset("cali", seed=3, data_dir=DATA_DIR, fit_on="train", **sizes)
+    assert ds.provenance["scaler"]["rows"] == ds.provenance["domain"]["rows"] == 2000
+    cols = _numeric_columns(ds)
+    x_train = ds.X_train[:, cols].astype(np.float64)
+    assert np.allclose(x_train.mean(0), 0, atol=1e-5)
+    assert np.allclose(x_train.std(0, ddof=1), 1, atol=1e-4)
+    assert np.abs(ds.X_test[:, cols].mean(0)).max() > 1e-3
+    lower, upper = infer_domain(ds.X_train, 2.0)
+    assert np.array_equal(ds.lower, lower) and np.array_equal(ds.upper, upper)
+    assert not np.allclose(pooled.X_train, ds.X_train)
 
 
 def test_changing_test_rows_leaves_training_features_unchanged(tmp_path, monkeypatch):

@@ -177,6 +177,8 @@ def data_params(config: dict, dataset: str) -> dict:
         "seed": int(config["data"]["seed"]),
         "domain_n_std": float(config["data"]["domain_n_std"]),
     }
+    if "fit_on" in config["data"]:  # unset = prepare_dataset's default, the original's train pool
+        params["fit_on"] = str(config["data"]["fit_on"])
     # CFTRAIN_DATA_DIR wins over the config key, so one machine-wide setting serves every checkout.
     data_dir = os.environ.get("CFTRAIN_DATA_DIR") or config.get("data_dir")
     if data_dir:

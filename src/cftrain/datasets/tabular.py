@@ -11,7 +11,9 @@ Pipeline (TaijaData CSVs + CTExperiments `get_data`):
    stratified train/validation split of exactly n_val rows;
 5. encode: one-hot of the categoricals in place (levels from all cleaned rows, so D never depends on
    the seed or the sizes; one-hot columns stay 0/1) and z-score of the numeric columns with mean and
-   sd (ddof=1) fitted on the training split only (MLJ Standardizer ∘ ContinuousEncoder).
+   sd (ddof=1) (MLJ Standardizer ∘ ContinuousEncoder), fitted by default on the whole train pool —
+   TaijaData v1.1.7 `pre_process` fits its Standardizer on `df_train`, the first round(0.8·N) rows,
+   before any subsampling (method.md §10.4) — or, with `fit_on="train"`, on the training split only.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ def one_hot_encode(
 
 
 def fit_standardiser(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sd (ddof=1; constant columns get sd 1) of the training rows only."""
+    """Mean and sd (ddof=1; constant columns get sd 1) of the rows the scaler is fitted on."""
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0, ddof=1) if len(x_train) > 1 else np.ones(x_train.shape[1])
     return mean, np.where(std > 0, std, 1.0)
@@ -166,6 +168,7 @@ def prepare_tabular(
     *,
     seed: int,
     data_dir=None,
+    fit_on: str,
     n_train: int | None = None,
     n_val: int | None = None,
     n_test: int | None = None,
@@ -194,7 +197,8 @@ def prepare_tabular(
     test_idx = n_pool + stratified_subsample(y[n_pool:], n_test, rng)
 
     x, names, groups, numeric = one_hot_encode(features, spec.categorical, levels)
-    mean, std = fit_standardiser(x[train_idx][:, numeric])
+    fit_rows = np.arange(n_pool) if fit_on == "train_pool" else train_idx
+    mean, std = fit_standardiser(x[fit_rows][:, numeric])
     x[:, numeric] = (x[:, numeric] - mean) / std
     protected = names.index(spec.protected)
     if protected != spec.protected_index:
@@ -205,6 +209,7 @@ def prepare_tabular(
         "X_train": x[train_idx].astype(np.float32), "y_train": y[train_idx],
         "X_val": x[val_idx].astype(np.float32), "y_val": y[val_idx],
         "X_test": x[test_idx].astype(np.float32), "y_test": y[test_idx],
+        "X_pool": x[:n_pool].astype(np.float32),
         "feature_names": names,
         "protected": [protected],
         "categorical_groups": groups,
@@ -213,7 +218,7 @@ def prepare_tabular(
             "preprocessing": spec.description,
             "rows": {"cleaned": n_clean, "balanced": len(y), "train_pool": n_pool,
                      "test_part": len(y) - n_pool},
-            "scaler": {"fitted_on": "training split", "features": [names[i] for i in numeric],
+            "scaler": {"fit_on": fit_on, "rows": len(fit_rows), "features": [names[i] for i in numeric],
                        "mean": mean.tolist(), "std": std.tolist()},
         },
     }  # fmt: skip
