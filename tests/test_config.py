@@ -102,3 +102,38 @@ def test_one_step_size_default_for_training_and_test_time(config):
     variant["evaluation"]["step_size"] = 0.3
     assert run_spec(variant, "main", "adult", "full", 2025).train.step_size == 0.25
     assert evaluation_settings(variant, "main", "adult")["step_size"] == 0.3
+
+
+def test_categorical_defaults_and_paper_text_overlay(config, tmp_path):
+    """method.md §10.17: training off, test time project by default (one default each, in
+    cftrain.categorical); config/paper-text.yaml validates and flips every configurable decision
+    of docs/method-decisions.md to the paper text."""
+    from cftrain.categorical import EVALUATION_DEFAULT, TRAINING_DEFAULT
+    from cftrain.training import TrainConfig
+    from cftrain.validation import check_config
+
+    assert "categorical" not in config["training"] and "categorical" not in config["evaluation"]
+    assert run_spec(config, "main", "adult", "full", 2025).train.categorical == TRAINING_DEFAULT
+    assert TrainConfig().categorical == TRAINING_DEFAULT == "off"
+    assert evaluation_settings(config, "main", "adult")["categorical"] == EVALUATION_DEFAULT
+    assert EVALUATION_DEFAULT == "project"
+
+    paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper-text.yaml")
+    check_config(paper, environ={"CFTRAIN_DATA_DIR": str(tmp_path)})
+    t = run_spec(paper, "mutability", "lin_sep", "full", 2025).train
+    ev = evaluation_settings(paper, "mutability", "adult")
+    assert (t.step_size, t.categorical, t.lambda_adv, t.lambda_reg) == (
+        0.25,
+        "project_exact",
+        0.25,
+        0.01,
+    )
+    assert (ev["step_size"], ev["lambda_cost"], ev["mmd_length_scale"], ev["categorical"], ev["tau"]) == (
+        0.25, 0.001, 0.5, "project_exact", 0.95,
+    )  # fmt: skip
+    assert paper["data"]["domain_n_std"] == 3
+    # YAML reads an unquoted `off` as false: both mean off
+    off = load_config(REPO / "config" / "config.yaml")
+    off["evaluation"]["categorical"] = False
+    check_config(off, environ={"CFTRAIN_DATA_DIR": str(tmp_path)})
+    assert evaluation_settings(off, "main", "adult")["categorical"] == "off"

@@ -28,7 +28,7 @@ def _experiment(**extra) -> dict:
 # (id, overlay, expected message substrings)
 BAD = [
     ("typo_key", {"training": {"epochz": 3}},
-     ["unknown key 'training.epochz' (allowed: burnin, epochs, epsilon,"]),
+     ["unknown key 'training.epochz' (allowed: burnin, categorical, epochs, epsilon,"]),
     ("wrong_type", {"training": {"epochs": "ten"}},
      ["config key 'training.epochs': 'ten' is not of type 'integer'"]),
     ("negative_epochs", {"training": {"epochs": -3}},

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from cftrain.categorical import EVALUATION_DEFAULT, TRAINING_DEFAULT, normalise_mode
 from cftrain.objective import OBJECTIVES
 from cftrain.search import STEP_SIZE
 from cftrain.training import TrainConfig
@@ -121,6 +122,7 @@ def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: 
         generator=gen,
         generator_params=generator_params(gen, training["lambda_cost"], training["lambda_energy"]),
         step_size=float(training.get("step_size", STEP_SIZE)),
+        categorical=normalise_mode(training.get("categorical", TRAINING_DEFAULT)),
         max_iter=int(training["max_iter"]),
         tau=float(training["tau"]),
         epsilon=float(training["epsilon"]),
@@ -147,6 +149,7 @@ def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
     if "n_individuals" in ds:
         ev["n_individuals"] = ds["n_individuals"]
     ev.setdefault("step_size", STEP_SIZE)  # one default for training and test time (§10.15)
+    ev["categorical"] = normalise_mode(ev.get("categorical", EVALUATION_DEFAULT))  # §10.17
     return ev
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 import yaml
 
+from cftrain.categorical import build_projection
 from cftrain.datasets import prepare_dataset, read_dataset, write_dataset
 from cftrain.evaluation.protocol import test_time_counterfactuals
 from cftrain.io import atomic_path, save_torch_atomic, write_text_atomic
@@ -104,6 +105,7 @@ def train_step(
     xv, yv = tensors(ds, "val")
     mutability, lower, upper = constraint_tensors(ds, spec["protect"])
     vae_model = load_vae(vae) if vae else None
+    categorical = build_projection(cfg.categorical, ds.feature_names, ds.categorical_groups)
 
     def progress(row: dict) -> None:
         log.info("epoch %d train_acc %.4f val_acc %.4f mature %.3f steps %.2f skipped %d (%.2fs)", row["epoch"],
@@ -112,7 +114,7 @@ def train_step(
 
     model, history = train(
         model, x, y, cfg, x_val=xv, y_val=yv, mutability=mutability, lower=lower, upper=upper,
-        vae=vae_model, checkpoint=checkpoint, progress=progress,
+        vae=vae_model, categorical=categorical, checkpoint=checkpoint, progress=progress,
     )  # fmt: skip
     with atomic_path(log_out) as tmp:
         _tag(history, spec).to_csv(tmp, index=False)
@@ -157,6 +159,8 @@ def counterfactuals_step(
     model = load_model(model_path, device)
     x, y = tensors(ds, "test", device)
     mutability, lower, upper = constraint_tensors(ds, spec["protect"], device)
+    mode = settings["categorical"]  # resolved by cftrain.config.evaluation_settings
+    categorical = build_projection(mode, ds.feature_names, ds.categorical_groups)
     weights = settings["lambda_energy"]
     if len(weights) != len(outputs):
         raise ValueError(f"{len(outputs)} outputs for {len(weights)} test-time energy weights")
@@ -164,12 +168,14 @@ def counterfactuals_step(
         cs, info = test_time_counterfactuals(
             model, x, y, ds.n_classes, lambda_energy=lam, settings=settings, setting_index=index,
             train_seed=spec["seed"], mutability=mutability, lower=lower, upper=upper, tau=float(settings["tau"]),
+            categorical=categorical,
         )  # fmt: skip
         cs.attrs = {
             "generator": "ecco", "dataset": spec["dataset"], "objective": spec["objective"], "seed": int(spec["seed"]),
             "experiment": spec["experiment"], "lambda_energy": float(lam), "lambda_cost": float(settings["lambda_cost"]),
             "step_size": float(settings["step_size"]), "max_iter": int(settings["max_iter"]), "tau": float(settings["tau"]),
             "runs": int(settings["runs"]), "n_individuals": int(settings["n_individuals"]), "dropped_pairs": info["dropped"],
+            "categorical": mode,
         }  # fmt: skip
         write_counterfactuals(out, cs)
         log.info(

@@ -6,6 +6,11 @@ time. Each step: g = ∇ₛ[CE(M(x′), y⁺) + penalty]; Δ = −η·g (NaN →
 clamp to the domain box; a sample stops as soon as p(y⁺|x′) ≥ τ (frozen from then on) or after T
 steps. The adversarial example is the last iterate with ‖x′ₜ − x‖∞ ≤ ε (t = 0 included), tracked on
 the fly without storing the path.
+
+With a `categorical` projection (method.md §10.17, `cftrain.categorical`) every decoded state is
+projected before the loss and the convergence check, the gradient passes the projection as the
+identity, the state is re-encoded from the projected point after every step, and the box clamps the
+continuous columns only — CE.jl's `decode_state`/`update!`. Without one the search is unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cftrain.categorical import CategoricalProjection, straight_through
 from cftrain.constraints import DECREASE, INCREASE, NONE
 from cftrain.generators.base import Generator
 
@@ -88,6 +94,7 @@ def search_counterfactuals(
     epsilon: float = 0.3,
     rng: torch.Generator | None = None,
     start: torch.Tensor | None = None,
+    categorical: CategoricalProjection | None = None,
 ) -> SearchResult:
     """Run the search for all rows of `factual` (n, d) towards `target` (n,) at once.
 
@@ -95,7 +102,8 @@ def search_counterfactuals(
     at the end, CE.jl `MaxIterConvergence`). `mutability` holds per-feature codes (d,) of
     `cftrain.constraints`; `lower`/`upper` the domain box (d,). `rng` drives REVISE's re-encoding.
     `start` (n, d) replaces the identity initialisation (CE.jl `:add_perturbation` passes the
-    factual plus noise); penalties still measure distance to `factual`.
+    factual plus noise); penalties still measure distance to `factual`. `categorical` projects the
+    one-hot groups and binary columns of every decoded state (ties drawn from `rng`).
     """
     was_training = model.training
     model.eval()
@@ -103,6 +111,10 @@ def search_counterfactuals(
     target = target.to(device=x0.device, dtype=torch.long)
     n = x0.shape[0]
     latent = generator.latent
+    project = categorical if categorical else None
+    if project is not None:
+        mutability = project.freeze_groups(mutability)
+        lower, upper = project.unclamped(lower, upper)
     mask = _StepMask(mutability)
     with torch.no_grad():
         init = x0 if start is None else start.detach()
@@ -124,11 +136,11 @@ def search_counterfactuals(
     def leave(which: torch.Tensor | None, taken: int, done: bool) -> None:
         """Write the rows `which` (bool over the working set; None = all) to the outputs."""
         if which is None:
-            sel, s_out, a_out = rows, state, adv
+            sel, s_out, a_out = rows, current, adv
         else:
             # index_select/index_copy_ with one nonzero: several times faster than bool indexing.
             at = which.nonzero().squeeze(1)
-            sel, s_out, a_out = (t.index_select(0, at) for t in (rows, state, adv))
+            sel, s_out, a_out = (t.index_select(0, at) for t in (rows, current, adv))
         final_state.index_copy_(0, sel, s_out)
         adversarial.index_copy_(0, sel, a_out)
         steps.index_fill_(0, sel, taken)
@@ -139,8 +151,20 @@ def search_counterfactuals(
     for step in range(max_iter + 1):
         if rows.numel() == 0:
             break
-        s = state.detach().requires_grad_(True)
-        x = _clamp(generator.decode(s), lower, upper) if latent else s
+        if project is None:
+            s = state.detach().requires_grad_(True)
+            x = _clamp(generator.decode(s), lower, upper) if latent else s
+            current = state
+        elif latent:
+            s = state.detach().requires_grad_(True)
+            x = _clamp(generator.decode(s), lower, upper)
+            x = straight_through(x, project(x.detach(), rng))
+            current = state
+        else:
+            # The leaf is the projected state: its gradient is the straight-through one.
+            s = project(state.detach(), rng).requires_grad_(True)
+            x = s
+            current = x.detach()
         logits = model(x)
         keep = None  # None: every row of the working set keeps searching
         if tau is not None:
@@ -160,7 +184,7 @@ def search_counterfactuals(
         (grad,) = torch.autograd.grad(loss, s)
         with torch.no_grad():
             delta = torch.mul(grad, -step_size).nan_to_num_(nan=0.0)
-            s_old = s.detach()
+            s_old = state.detach()  # = s unless projected (CE.jl steps from the stored state)
             if keep is not None:  # shrink the working set to the rows that go on
                 at = keep.nonzero().squeeze(1)
                 delta, s_old, rows, x_fact, tgt, adv = (
@@ -168,6 +192,8 @@ def search_counterfactuals(
                 )
             if latent:
                 x_new = _clamp(generator.decode(s_old + delta), lower, upper)
+                if project is not None:
+                    x_new = project(x_new, rng)
                 state = generator.encode(x_new, rng)
             else:
                 # x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), as before, in place on
@@ -177,6 +203,8 @@ def search_counterfactuals(
                 if lower is not None or upper is not None:
                     x_new.clamp_(min=lower, max=upper)
                 x_new = mask(x_new.sub_(s_old)).add_(s_old)
+                if project is not None:
+                    x_new = project(x_new, rng)
                 state = x_new
             dist = torch.sub(x_new, x_fact).abs_().amax(dim=1)
             inside = dist <= epsilon
@@ -190,6 +218,8 @@ def search_counterfactuals(
 
     with torch.no_grad():
         x_cur = _clamp(generator.decode(final_state), lower, upper) if latent else final_state
+        if latent and project is not None:
+            x_cur = project(x_cur, rng)
     if tau is None:
         converged = steps >= max_iter
     model.train(was_training)

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from cftrain.categorical import TRAINING_DEFAULT, CategoricalProjection
 from cftrain.constraints import protect_immutable_neighbours
 from cftrain.generators import build_generator
 from cftrain.io import save_torch_atomic
@@ -52,6 +53,7 @@ class TrainConfig:
         default_factory=lambda: {"lambda_cost": 0.001, "lambda_energy": 5.0}
     )
     step_size: float = STEP_SIZE  # method.md §10.15
+    categorical: str = TRAINING_DEFAULT  # off | project | project_exact, method.md §10.17
     max_iter: int = 30
     tau: float = 0.75
     epsilon: float = 0.3
@@ -91,9 +93,10 @@ def draw_neighbours(
 
 def counterfactual_sweep(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, n_classes: int, gen: torch.Generator,
-    *, mutability=None, lower=None, upper=None, vae=None,
+    *, mutability=None, lower=None, upper=None, vae=None, categorical: CategoricalProjection | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:  # fmt: skip
-    """One epoch's CT items (method.md §2 step 1) and their statistics."""
+    """One epoch's CT items (method.md §2 step 1) and their statistics. `categorical` projects the
+    one-hot groups in the search (off by default, as the original's sweeps, method.md §10.17)."""
     n = x.shape[0]
     n_batches = math.ceil(n / cfg.batch_size)
     n_ce = min(max(cfg.n_ce, n_batches), n)
@@ -106,7 +109,7 @@ def counterfactual_sweep(
     generator = build_generator(cfg.generator, vae=vae, **cfg.generator_params)
     result = search_counterfactuals(
         model, factual, target, generator, step_size=cfg.step_size, max_iter=cfg.max_iter, tau=cfg.tau,
-        mutability=mutability, lower=lower, upper=upper, epsilon=cfg.epsilon, rng=gen,
+        mutability=mutability, lower=lower, upper=upper, epsilon=cfg.epsilon, rng=gen, categorical=categorical,
     )  # fmt: skip
     neighbour = x[draw_neighbours(y.cpu(), target.cpu(), n_classes, gen).to(x.device)]
     counterfactual = torch.where(result.converged[:, None], result.counterfactual, neighbour)
@@ -144,13 +147,15 @@ def train(
     lower: torch.Tensor | None = None,
     upper: torch.Tensor | None = None,
     vae: nn.Module | None = None,
+    categorical: CategoricalProjection | None = None,
     checkpoint: str | Path | None = None,
     progress=None,
 ) -> tuple[nn.Module, pd.DataFrame]:
     """Train `model` in place with objective `cfg.objective`; returns it and the per-epoch log.
 
     With `checkpoint`, state is saved there after every epoch and a rerun resumes from it,
-    ending with the same weights as an uninterrupted run.
+    ending with the same weights as an uninterrupted run. `categorical` is the projection of
+    `cfg.categorical` for this dataset (`cftrain.categorical.build_projection`), None = off.
     """
     if cfg.objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {cfg.objective!r}: use one of {sorted(OBJECTIVES)}")
@@ -200,7 +205,7 @@ def train(
         if needs_ce and epoch > burnin_epochs:
             items, stats = counterfactual_sweep(
                 model, x_train, y_train, cfg, n_classes, gen,
-                mutability=mutability, lower=lower, upper=upper, vae=vae,
+                mutability=mutability, lower=lower, upper=upper, vae=vae, categorical=categorical,
             )  # fmt: skip
             sizes = split_sizes(items["target"].shape[0], len(batches))
             split = {k: torch.split(v, sizes) for k, v in items.items()}

@@ -5,7 +5,8 @@ bootstrap run each pair gets a test sample that the model predicts as the factua
 replacement). The draws use generators seeded from (evaluation seed, training seed, setting) only,
 never from the model, so vanilla and CT models are evaluated on identical pairs (and on the same
 uniform draws mapped to their own candidate sets). All runs are searched as one batch (ECCo,
-λ_cost 0, η 0.25, T 50, τ_eval).
+λ_cost 0, η 0.1, T 50, τ_eval), with the categorical groups projected as the original's test-time
+searches did (`settings["categorical"]`, method.md §10.17; ties drawn from the setting's seed).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cftrain.categorical import CategoricalProjection
 from cftrain.generators import ECCo
 from cftrain.search import search_counterfactuals
 from cftrain.store import CounterfactualSet
@@ -66,9 +68,11 @@ def test_time_counterfactuals(
     lower: torch.Tensor | None,
     upper: torch.Tensor | None,
     tau: float,
+    categorical: CategoricalProjection | None = None,
 ) -> tuple[CounterfactualSet, dict]:
     """Generate the test-time counterfactuals of one setting for one model (all runs batched)."""
-    gen = np.random.default_rng(setting_seed(settings["seed"], train_seed, setting_index))
+    seed = setting_seed(settings["seed"], train_seed, setting_index)
+    gen = np.random.default_rng(seed)
     factual_class, target_class = draw_pairs(n_classes, int(settings["n_individuals"]), gen)
     model.eval()
     with torch.no_grad():
@@ -85,7 +89,8 @@ def test_time_counterfactuals(
     result = search_counterfactuals(
         model, factual, torch.as_tensor(target, device=x_test.device), generator,
         step_size=float(settings["step_size"]), max_iter=int(settings["max_iter"]), tau=tau,
-        mutability=mutability, lower=lower, upper=upper,
+        mutability=mutability, lower=lower, upper=upper, categorical=categorical,
+        rng=torch.Generator().manual_seed(seed) if categorical else None,
     )  # fmt: skip
     with torch.no_grad():
         predicted_cf = model(result.counterfactual).argmax(dim=1).cpu().numpy()
