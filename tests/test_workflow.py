@@ -10,7 +10,7 @@ from helpers import REPO, copy_repo, run_snakemake
 
 from cftrain.config import load_config
 from cftrain.store import FORMAT, read_counterfactuals
-from cftrain.workflow import FIGURES, TABLES, figure_wanted
+from cftrain.workflow import COLLECTED, FIGURES, TABLES, all_targets, figure_wanted
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +113,24 @@ def test_repo_has_design_card():
         "results/README.md",
     ):
         assert (REPO / rel).is_file(), rel
+
+
+def test_report_names_every_figure_and_table(quick_run, tmp_path):
+    """`snakemake --report` after the quick run: every figure and table, each with its caption."""
+    config = load_config(quick_run / "config" / "config.yaml", quick_run / "config" / "quick.yaml")
+    report = tmp_path / "report.html"
+    proc = run_snakemake(quick_run, "--configfile", "config/quick.yaml", "--report", str(report))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    html = report.read_text()
+    figures = [name for name in FIGURES if figure_wanted(config, name)]
+    tables = [t for t in all_targets(config) if t.startswith("results/tables/") and t.endswith(".csv")]
+    assert figures and len(tables) >= len(COLLECTED)
+    for path in [f"results/figures/{name}.png" for name in figures] + tables:
+        assert path in html, f"{path} missing from the report"
+    for caption in sorted((REPO / "workflow" / "report").glob("*.rst")):
+        if caption.stem in FIGURES and caption.stem not in figures:
+            continue  # a figure the quick config does not draw
+        first_words = " ".join(caption.read_text().split("{% endif %}")[-1].split()[:3])
+        if caption.stem in ("collected", "table"):
+            first_words = "Collected by rule" if caption.stem == "collected" else "Built by rule"
+        assert first_words.split()[0] in html, caption.name
