@@ -146,6 +146,9 @@ def _failure(file: str, dataset: str, errors: list[str]) -> RawDataError:
 def _from_mirror(mirror: str, file: str, downloads: Path, target: Path) -> None:
     url = f"{mirror.rstrip('/')}/{file}"
     path = _download(url, file, downloads, expected_sha256(file))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)  # pooch's temporary file is 0600; give it the usual permissions
     os.replace(path, target)  # same file system: the verified file appears whole or not at all
 
 
