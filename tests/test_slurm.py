@@ -3,7 +3,7 @@
 `tests/slurm/local_slurm.sh` starts slurmctld/slurmd/munge with a node the size of a DelftBlue
 node; the workflow then runs through `--profile profiles/delftblue --profile profiles/slurm-test`
 exactly as on the cluster. Needs root and the Debian packages of `.ci/slurm-setup.sh`; skipped
-otherwise. Notes behind the setup: /work/shared/docs/snakemake-slurm.md §2.
+otherwise (a failure with CI=true). Notes behind the setup: /work/shared/docs/snakemake-slurm.md §2.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import shared_data_dir
+from helpers import copy_repo, shared_data_dir, skip_or_fail
 
 pytestmark = pytest.mark.slurm
 
@@ -50,9 +50,9 @@ def local_slurm():
     A cluster already started with `tests/slurm/local_slurm.sh start` is reused and left running.
     """
     if shutil.which("slurmctld") is None or shutil.which("slurmd") is None:
-        pytest.skip("SLURM is not installed (slurmctld/slurmd missing; run .ci/slurm-setup.sh)")
+        skip_or_fail("SLURM is not installed (slurmctld/slurmd missing; run .ci/slurm-setup.sh)")
     if os.geteuid() != 0:
-        pytest.skip("the local SLURM cluster needs root (daemons, /etc/slurm/slurm.conf)")
+        skip_or_fail("the local SLURM cluster needs root (daemons, /etc/slurm/slurm.conf)")
     if _slurm_running():
         yield
         return
@@ -65,22 +65,6 @@ def local_slurm():
     finally:
         stop = subprocess.run([LOCAL_SLURM, "stop"], capture_output=True, text=True, timeout=120)
         assert stop.returncode == 0, stop.stderr
-
-
-def _copy_repo(dest: Path) -> Path:
-    """Copy the tracked (and new, unignored) files of the repository: no results, no .snakemake."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (f.decode() for f in files)):
-        src = REPO / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    return dest
 
 
 def _env(workdir: Path | None = None) -> dict[str, str]:
@@ -222,7 +206,7 @@ def test_quick_config_on_slurm_matches_local_run(local_slurm, quick_run, tmp_pat
     rules ran locally, evaluation jobs were packed into group jobs, and every table, tensor and
     figure equals that of the session's plain local run (`quick_run`, `--cores 2`)."""
     started = time.monotonic()
-    slurm_dir = _copy_repo(tmp_path_factory.mktemp("slurm-run"))
+    slurm_dir = copy_repo(tmp_path_factory.mktemp("slurm-run"))
     local_dir = quick_run
     quick = ["--configfile", "config/quick.yaml"]
     on_slurm = _snakemake(slurm_dir, *quick, *PROFILES, env=_env(slurm_dir))

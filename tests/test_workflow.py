@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -10,7 +13,7 @@ from helpers import REPO, copy_repo, run_snakemake
 
 from cftrain.config import load_config
 from cftrain.store import FORMAT, read_counterfactuals
-from cftrain.workflow import FIGURES, TABLES, figure_wanted
+from cftrain.workflow import COLLECTED, FIGURES, TABLES, all_targets, figure_wanted
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +116,34 @@ def test_repo_has_design_card():
         "results/README.md",
     ):
         assert (REPO / rel).is_file(), rel
+
+
+def caption_phrase(rst: str) -> str:
+    """The longest run of plain text in a caption file (no markup, templating or non-ASCII), as
+    the rendered report holds it verbatim."""
+    runs = re.findall(r"[A-Za-z0-9 ,.;:()/+=-]+", rst.split("%}")[-1] if "%}" in rst else rst)
+    return max((r.strip() for r in runs), key=len)
+
+
+def test_report_names_every_figure_and_table(quick_run, tmp_path):
+    """`snakemake --report` after the quick run: every figure and table, each with its caption."""
+    config = load_config(quick_run / "config" / "config.yaml", quick_run / "config" / "quick.yaml")
+    report = tmp_path / "report.html"
+    proc = run_snakemake(quick_run, "--configfile", "config/quick.yaml", "--report", str(report))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    html = report.read_text()
+    figures = [name for name in FIGURES if figure_wanted(config, name)]
+    tables = [
+        t for t in all_targets(config) if t.startswith("results/tables/") and t.endswith(".csv")
+    ]
+    collected = [t for t in tables if Path(t).stem in COLLECTED]
+    assert figures and collected and len(tables) > len(collected)
+    for path in [f"results/figures/{name}.png" for name in figures] + tables:
+        assert path in html, f"{path} missing from the report"
+    captions = REPO / "workflow" / "report"
+    for name in figures:
+        phrase = caption_phrase((captions / f"{name}.rst").read_text())
+        assert len(phrase) > 30 and phrase in html, f"caption of {name}: {phrase!r}"
+    # One rendered caption per table: the shared closing sentence of each caption file.
+    assert html.count("Collected by rule") == len(collected)
+    assert html.count("Built by rule") == len(tables) - len(collected)

@@ -20,7 +20,10 @@ import torch
 import yaml
 
 from cftrain.categorical import build_projection
+from cftrain.config import raw_data_sources
 from cftrain.datasets import prepare_dataset, read_dataset, write_dataset
+from cftrain.datasets.fetch import fetch_raw
+from cftrain.datasets.raw import RAW_FILES
 from cftrain.evaluation.protocol import test_time_counterfactuals
 from cftrain.io import atomic_path, save_torch_atomic, write_text_atomic
 from cftrain.modelio import load_model, save_model
@@ -68,7 +71,21 @@ def constraint_tensors(ds, protect: bool, device: str = "cpu"):
     return mutability, lower, upper
 
 
-def prepare_data_step(dataset: str, params: dict, output: str) -> None:
+def fetch_raw_step(raw_file: str, config: dict, output: str) -> None:
+    """Fetch one raw file into the cache and verify it (cftrain.datasets.fetch)."""
+    sources = raw_data_sources(config)
+    path = fetch_raw(RAW_FILES[raw_file], Path(output).parent, mirror=sources["mirror"])
+    if Path(path).resolve() != Path(output).resolve():
+        raise RuntimeError(f"fetched {path}, but the rule expects {output}")
+    log.info("raw file %s ready and verified: %s", raw_file, path)
+
+
+def prepare_data_step(
+    dataset: str, params: dict, output: str, raw: list[str] | None = None
+) -> None:
+    """Prepare one dataset; `raw` is the verified raw file (real datasets), read from its folder."""
+    if raw:
+        params = {**params, "data_dir": str(Path(raw[0]).parent)}
     ds = prepare_dataset(dataset, **params)
     write_dataset(ds, output)
     log.info(

