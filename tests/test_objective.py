@@ -66,13 +66,14 @@ def test_hand_terms_are_what_they_claim():
     assert t["reg"] == pytest.approx((2.8**2 + 2.3**2 + 4.1**2 + 1.9**2) / 2)
 
 
-def test_each_term_and_weighted_total():
+@pytest.mark.parametrize("clf", [0.7, 1.0, 2.0])
+def test_each_term_and_weighted_total(clf):
     hand = _hand_terms()
-    weights = LossWeights(clf=0.7, div=0.5, reg=0.1, adv=0.25)
+    weights = LossWeights(clf=clf, div=0.5, reg=0.1, adv=0.25)
     loss, terms = ct_loss(Lin(), X, Y, weights, ITEMS)
     for k in ("clf", "div", "reg", "adv"):
         assert terms[k] == pytest.approx(hand[k], rel=1e-6), k
-    total = 0.7 * hand["clf"] + 0.5 * hand["div"] + 0.1 * hand["reg"] + 0.25 * hand["adv"]
+    total = clf * hand["clf"] + 0.5 * hand["div"] + 0.1 * hand["reg"] + 0.25 * hand["adv"]
     assert float(loss.detach()) == pytest.approx(total, rel=1e-6)
 
 
@@ -142,3 +143,13 @@ def test_objective_to_weights():
     with pytest.raises(ValueError, match="unknown objective"):
         LossWeights.for_objective("bogus", **args)
     assert LossWeights() == LossWeights(1.0, 0.5, 0.1, 0.25)  # package defaults, method.md §1
+
+
+def test_single_ct_item_is_used():
+    """One item in the batch (n_b = 1): every CT term is that item's value."""
+    one = {k: v[:1] for k, v in ITEMS.items()}
+    _, terms = ct_loss(Lin(), X, Y, LossWeights(div=1.0, reg=1.0, adv=1.0), one)
+    assert terms["div"] == pytest.approx(2.3 - 2.8, rel=1e-6)  # M(x′)[1] − M(x⁺)[1], item 0
+    assert terms["reg"] == pytest.approx(2.8**2 + 2.3**2, rel=1e-6)
+    expected_adv = float(F.cross_entropy(Lin()(one["adversarial"]), one["label"]))
+    assert terms["adv"] == pytest.approx(expected_adv, rel=1e-6)

@@ -72,7 +72,7 @@ def test_quick_produces_every_table_and_figure(quick_run):
             pred = model(torch.as_tensor(ds.X_test)).argmax(1).numpy()
         assert row.accuracy == pytest.approx(float((pred == ds.y_test).mean()), abs=1e-12), row
         majority = np.bincount(ds.y_test).max() / len(ds.y_test)
-        assert row.accuracy > majority + 0.05, row
+        assert row.accuracy > majority + 0.03, row
     robust = perf[perf["attack"].isin(["fgsm", "pgd"])]
     assert set(robust["experiment"]) == {"ablation"}
     keys = ["experiment", "dataset", "objective", "seed"]
