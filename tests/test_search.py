@@ -97,3 +97,19 @@ def test_ecco_t5_equals_generic():
     )
     b = search_counterfactuals(model, x, target, Generic(lambda_cost=0.01), max_iter=5, tau=0.9)
     assert torch.equal(a.counterfactual, b.counterfactual)
+
+
+@pytest.mark.parametrize("code", [INCREASE, DECREASE, NONE])
+def test_one_code_for_every_feature(code):
+    """Every feature with the same code (no `both` column to mix in)."""
+    model, x, target = _model_and_data(d=3, n=40, seed=4)
+    codes = torch.full((3,), code, dtype=torch.int8)
+    res = search_counterfactuals(model, x, target, Generic(), step_size=1.0, max_iter=20,
+                                 tau=0.99, mutability=codes)  # fmt: skip
+    move = res.counterfactual - x
+    if code == INCREASE:
+        assert (move >= 0).all() and (move > 0).any()
+    elif code == DECREASE:
+        assert (move <= 0).all() and (move < 0).any()
+    else:
+        assert (move == 0).all()
