@@ -113,3 +113,18 @@ def test_one_code_for_every_feature(code):
         assert (move <= 0).all() and (move < 0).any()
     else:
         assert (move == 0).all()
+
+
+def test_defaults_t30_tau_half_eps_03():
+    """Defaults: T = 30 steps, τ = 0.5, ε = 0.3 (method.md §1, §3)."""
+    model, x, target = _model_and_data(n=200, seed=3)
+    res = search_counterfactuals(model, x, target, Generic(lambda_cost=0.01))
+    conv = res.converged
+    assert conv.any() and (~conv).any()
+    assert (res.steps[~conv] == 30).all() and (res.steps <= 30).all()
+    with torch.no_grad():
+        p = torch.softmax(model(res.counterfactual), 1).gather(1, target[:, None]).squeeze(1)
+    assert (p[conv] >= 0.5).all() and (p[~conv] < 0.5).all()
+    dist = (res.adversarial - x).abs().amax(1)
+    assert (dist <= 0.3 + 1e-6).all()
+    assert ((res.counterfactual - x).abs().amax(1) > 0.35).any()  # paths do leave the ball
