@@ -128,3 +128,11 @@ def test_defaults_t30_tau_half_eps_03():
     dist = (res.adversarial - x).abs().amax(1)
     assert (dist <= 0.3 + 1e-6).all()
     assert ((res.counterfactual - x).abs().amax(1) > 0.35).any()  # paths do leave the ball
+
+
+def test_integer_targets_of_any_dtype():
+    model, x, target = _model_and_data(n=30, seed=2)
+    a = search_counterfactuals(model, x, target, Generic(), max_iter=10)
+    b = search_counterfactuals(model, x, target.to(torch.int32), Generic(), max_iter=10)
+    assert b.target.dtype == torch.int64 and torch.equal(a.target, b.target)
+    assert torch.equal(a.counterfactual, b.counterfactual) and torch.equal(a.steps, b.steps)
