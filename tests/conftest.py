@@ -1,4 +1,10 @@
-"""Shared fixtures: the quick workflow run once per session; the verified raw data."""
+"""Shared fixtures: the verified raw data; the quick workflow runs at most twice per test session.
+
+Run 1 is `quick_run`. Run 2 is `second_quick_run`, used by the determinism test: when the SLURM
+comparison (tests/test_slurm.py) ran the quick config through SLURM in this session, that run is
+reused (it is registered in `SECOND_RUN`); otherwise the quick config runs once more, locally.
+Tests that use `second_quick_run` are moved to the end of the session so the SLURM run comes first.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,21 @@ from helpers import copy_repo, run_snakemake, shared_data_dir, skip_or_fail
 
 from cftrain.datasets.raw import RAW_SOURCES
 
+QUICK = ("--configfile", "config/quick.yaml")
+# {"slurm": <workdir>} once the SLURM test has run the quick config successfully.
+SECOND_RUN: dict[str, Path] = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    later = [item for item in items if "second_quick_run" in getattr(item, "fixturenames", ())]
+    items[:] = [item for item in items if item not in later] + later
+
 
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory) -> Path:
     """The quick config run end to end once per test session, in a copy of the repository."""
     work = copy_repo(tmp_path_factory.mktemp("quick"))
-    proc = run_snakemake(work, "--configfile", "config/quick.yaml", "--cores", "2")
+    proc = run_snakemake(work, *QUICK, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return work
 
@@ -33,3 +48,14 @@ def raw_data_dir() -> Path:
             "with the verified copies)"
         )
     return folder
+
+
+@pytest.fixture(scope="session")
+def second_quick_run(quick_run, tmp_path_factory) -> tuple[Path, str]:
+    """(workdir, "slurm" | "local"): a second, independent run of the quick config."""
+    if "slurm" in SECOND_RUN:
+        return SECOND_RUN["slurm"], "slurm"
+    work = copy_repo(tmp_path_factory.mktemp("second"))
+    proc = run_snakemake(work, *QUICK, "--cores", "2", timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return work, "local"

@@ -59,3 +59,35 @@ def test_batching_does_not_change_result(data):
     full = robust_accuracy(model, x, y, [0.1], "fgsm")
     batched = robust_accuracy(model, x, y, [0.1], "fgsm", batch_size=17)
     assert full["accuracy"].iloc[0] == batched["accuracy"].iloc[0]
+
+
+class _Linear(torch.nn.Module):
+    """Two-class linear model with hand-picked rows w_0, w_1 and bias."""
+
+    W = torch.tensor([[1.0, -2.0, 0.5, 0.0], [-0.5, 1.0, -0.25, 3.0]])
+
+    def forward(self, x):
+        return x @ self.W.T + torch.tensor([0.2, -0.1])
+
+
+def test_fgsm_direction_on_linear_model():
+    """∇ₓ CE = Σ_k p_k w_k − w_y = p_other (w_other − w_y): FGSM moves x + ε·sign(w_other − w_y)."""
+    x = torch.tensor([[0.3, -0.1, 1.0, 0.2], [1.0, 2.0, -1.0, 0.0]])
+    y = torch.tensor([0, 1])
+    w = _Linear.W
+    expected = torch.stack([x[0] + 0.05 * (w[1] - w[0]).sign(), x[1] + 0.05 * (w[0] - w[1]).sign()])
+    torch.testing.assert_close(fgsm(_Linear(), x, y, 0.05), expected)
+
+
+def test_pgd_direction_on_linear_model():
+    """On a linear model the gradient sign is constant, so PGD ends at x + ε·sign(w_other − w_y)
+    on every feature, whatever the random start (steps·α ≥ 2ε)."""
+    x = torch.tensor([[0.3, -0.1, 1.0, 0.2], [1.0, 2.0, -1.0, 0.0]])
+    y = torch.tensor([0, 1])
+    w = _Linear.W
+    sign = torch.stack([(w[1] - w[0]).sign(), (w[0] - w[1]).sign()])
+    x_adv = pgd(
+        _Linear(), x, y, 0.05, steps=20, alpha=0.01, generator=torch.Generator().manual_seed(0)
+    )
+    assert (sign != 0).all()
+    torch.testing.assert_close(x_adv, x + 0.05 * sign)

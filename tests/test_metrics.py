@@ -1,5 +1,7 @@
 """Tests for cftrain.metrics (method.md §6.2)."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -30,9 +32,40 @@ def test_validity_and_cost():
     assert cost(cf, factual).tolist() == [1.0, 3.0]
 
 
-def test_mmd_same_sample_is_zero():
-    x = torch.randn(100, 5, generator=torch.Generator().manual_seed(0))
-    assert mmd2_unbiased(x, x, 1.0) == pytest.approx(0.0, abs=1e-12)
+def test_mmd_hand_value_and_length_scale():
+    """x = {0, 1}, y = {3, 4}: Σ_{i≠j} k/(m(m−1)) = e^{−1/(2ℓ²)} per side, cross distances 3, 4, 2, 3."""
+    x, y = torch.tensor([[0.0], [1.0]]), torch.tensor([[3.0], [4.0]])
+
+    def hand(ell):
+        k = lambda d: math.exp(-(d**2) / (2 * ell**2))  # noqa: E731
+        return 2 * k(1) - 2 * (k(3) + k(4) + k(2) + k(3)) / 4
+
+    assert hand(1.0) == pytest.approx(1.134117, abs=1e-6)
+    assert mmd2_unbiased(x, y, 1.0) == pytest.approx(1.134117, abs=1e-6)
+    for ell in (0.5, 2.0, 5.0):
+        assert mmd2_unbiased(x, y, ell) == pytest.approx(hand(ell), rel=1e-9)
+    # The length-scale matters: ℓ = 0.5 (paper), 1, 5 (code default) give clearly different values.
+    values = [mmd2_unbiased(x, y, ell) for ell in (0.5, 1.0, 5.0)]
+    assert min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1 :]) > 0.02
+    assert mmd2_unbiased(x, y, 1.0) == mmd2_unbiased(y, x, 1.0)
+    assert math.isnan(mmd2_unbiased(x[:1], y, 1.0))
+
+
+def test_mmd_of_sample_with_itself_unclamped_and_clamped():
+    """MMD²ᵤ(x, x) = −2(1 − e^{−1/2})/4 · 2 for x = {0, 1}: negative, so the clamp returns 0."""
+    x = torch.tensor([[0.0], [1.0]])
+    k = math.exp(-0.5)
+    raw = 2 * k - 2 * (1 + 1 + 2 * k) / 4  # = −(1 − e^{−1/2})
+    assert raw == pytest.approx(-(1 - k))
+    assert mmd2_unbiased(x, x, 1.0, clamp=False) == pytest.approx(raw, rel=1e-12)
+    assert mmd2_unbiased(x, x, 1.0) == 0.0
+    # Any sample: 2·mean_{i≠j} k − 2·mean_{all} k < 0 (the diagonal ones enter only the cross term).
+    z = torch.randn(30, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    gram = torch.exp(-torch.cdist(z, z).square() / 2)
+    off = (gram.sum() - 30) / (30 * 29)
+    expect = 2 * off - 2 * gram.mean()
+    assert expect < 0
+    assert mmd2_unbiased(z, z, 1.0, clamp=False) == pytest.approx(float(expect), rel=1e-10)
 
 
 def test_mmd_same_distribution_near_zero_and_grows_with_shift():

@@ -97,3 +97,98 @@ def test_ecco_t5_equals_generic():
     )
     b = search_counterfactuals(model, x, target, Generic(lambda_cost=0.01), max_iter=5, tau=0.9)
     assert torch.equal(a.counterfactual, b.counterfactual)
+
+
+@pytest.mark.parametrize("code", [INCREASE, DECREASE, NONE])
+def test_one_code_for_every_feature(code):
+    """Every feature with the same code (no `both` column to mix in)."""
+    model, x, target = _model_and_data(d=3, n=40, seed=4)
+    codes = torch.full((3,), code, dtype=torch.int8)
+    res = search_counterfactuals(model, x, target, Generic(), step_size=1.0, max_iter=20,
+                                 tau=0.99, mutability=codes)  # fmt: skip
+    move = res.counterfactual - x
+    if code == INCREASE:
+        assert (move >= 0).all() and (move > 0).any()
+    elif code == DECREASE:
+        assert (move <= 0).all() and (move < 0).any()
+    else:
+        assert (move == 0).all()
+
+
+def test_defaults_t30_tau_half_eps_03():
+    """Defaults: T = 30 steps, τ = 0.5, ε = 0.3 (method.md §1, §3)."""
+    model, x, target = _model_and_data(n=200, seed=3)
+    res = search_counterfactuals(model, x, target, Generic(lambda_cost=0.01))
+    conv = res.converged
+    assert conv.any() and (~conv).any()
+    assert (res.steps[~conv] == 30).all() and (res.steps <= 30).all()
+    with torch.no_grad():
+        p = torch.softmax(model(res.counterfactual), 1).gather(1, target[:, None]).squeeze(1)
+    assert (p[conv] >= 0.5).all() and (p[~conv] < 0.5).all()
+    dist = (res.adversarial - x).abs().amax(1)
+    assert (dist <= 0.3 + 1e-6).all()
+    assert ((res.counterfactual - x).abs().amax(1) > 0.35).any()  # paths do leave the ball
+
+
+def test_integer_targets_of_any_dtype():
+    model, x, target = _model_and_data(n=30, seed=2)
+    a = search_counterfactuals(model, x, target, Generic(), max_iter=10)
+    b = search_counterfactuals(model, x, target.to(torch.int32), Generic(), max_iter=10)
+    assert b.target.dtype == torch.int64 and torch.equal(a.target, b.target)
+    assert torch.equal(a.counterfactual, b.counterfactual) and torch.equal(a.steps, b.steps)
+
+
+def test_result_fields_max_iter_convergence_and_start():
+    """τ = None: every sample takes exactly T steps and counts as converged (CE.jl
+    MaxIterConvergence); `start` replaces the identity initialisation; result dtypes."""
+    model, x, target = _model_and_data(n=20, seed=5)
+    res = search_counterfactuals(model, x, target, Generic(), max_iter=7, tau=None)
+    assert (res.steps == 7).all() and res.converged.all()
+    assert res.steps.dtype == torch.int32 and res.converged.dtype == torch.bool
+    assert torch.equal(res.target, target) and torch.equal(res.factual, x)
+    start = x + 0.5
+    res0 = search_counterfactuals(model, x, target, Generic(), max_iter=0, tau=None, start=start)
+    assert torch.equal(res0.counterfactual, start) and (res0.steps == 0).all()
+    empty = search_counterfactuals(model, x[:0], target[:0], Generic())
+    assert empty.counterfactual.shape == (0, x.shape[1]) and empty.steps.shape == (0,)
+
+
+def test_threshold_is_inclusive():
+    """p(y⁺|x′) ≥ τ stops: zero logits give p = 0.5 exactly, so τ = 0.5 converges at step 0."""
+    model = torch.nn.Linear(3, 2)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    res = search_counterfactuals(model, x, torch.ones(4, dtype=torch.long), Generic(), tau=0.5)
+    assert res.converged.all() and (res.steps == 0).all()
+
+
+def test_one_step_hand_value_linear_model():
+    """From `start` s₀ = x + (0.1, −0.1): s₁ = s₀ − η[Wᵀ(softmax(Ws₀) − onehot(y⁺)) + λ·sign(s₀ − x)]."""
+    w = torch.tensor([[1.0, -2.0], [0.5, 1.0]])
+    model = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(w)
+        model.bias.zero_()
+    x = torch.tensor([[0.5, 0.25]])
+    s0 = x + torch.tensor([[0.1, -0.1]])
+    p = torch.softmax(w @ s0[0], 0)
+    grad = w.T @ (p - torch.tensor([0.0, 1.0])) + 0.5 * torch.tensor([1.0, -1.0])
+    one = search_counterfactuals(model, x, torch.tensor([1]), Generic(lambda_cost=0.5), step_size=0.1,
+                                 max_iter=1, tau=None, epsilon=10.0, start=s0)  # fmt: skip
+    torch.testing.assert_close(one.counterfactual[0], s0[0] - 0.1 * grad)
+    torch.testing.assert_close(one.adversarial, one.counterfactual)  # inside ε = 10
+    assert one.steps.item() == 1
+
+
+def test_feature_space_box_with_one_bound():
+    model, x, target = _model_and_data(d=3, n=60, seed=8)
+    lower, upper = torch.full((3,), -0.2), torch.full((3,), 0.2)
+    x = x.clamp(-0.2, 0.2)
+    kw = dict(step_size=1.0, max_iter=20, tau=0.99)
+    free = search_counterfactuals(model, x, target, Generic(), **kw).counterfactual
+    assert (free < lower).any() and (free > upper).any()
+    lo = search_counterfactuals(model, x, target, Generic(), lower=lower, **kw).counterfactual
+    up = search_counterfactuals(model, x, target, Generic(), upper=upper, **kw).counterfactual
+    assert (lo >= lower).all() and (lo > upper).any()
+    assert (up <= upper).all() and (up < lower).any()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SECOND_RUN
 from helpers import copy_repo, shared_data_dir, skip_or_fail
 
 pytestmark = pytest.mark.slurm
@@ -211,6 +212,7 @@ def test_quick_config_on_slurm_matches_local_run(local_slurm, quick_run, tmp_pat
     quick = ["--configfile", "config/quick.yaml"]
     on_slurm = _snakemake(slurm_dir, *quick, *PROFILES, env=_env(slurm_dir))
     controller_log = _finish(on_slurm, slurm_dir)
+    SECOND_RUN["slurm"] = slurm_dir  # the determinism test reuses this run (tests/conftest.py)
     # The local run's first Snakemake log is the full quick run (later ones re-render figures).
     local_log = sorted((local_dir / ".snakemake" / "log").glob("*.snakemake.log"))[0].read_text()
 

@@ -51,3 +51,55 @@ def test_shape_mismatch_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="steps"):
         write_counterfactuals(tmp_path / "x.h5", cs)
     assert not (tmp_path / "x.h5").exists()
+
+
+def _edit(tmp_path, change):
+    """A valid store file, then `change(h5py_file)` applied to it in place."""
+    path = tmp_path / "cf.h5"
+    write_counterfactuals(path, _set())
+    with h5py.File(path, "r+") as f:
+        change(f)
+    return path
+
+
+def _retype(name, dtype):
+    def change(f):
+        data = f[name][()]
+        del f[name]
+        f.create_dataset(name, data=data.astype(dtype))
+
+    return change
+
+
+def _drop_row(name):
+    def change(f):
+        data = f[name][()]
+        del f[name]
+        f.create_dataset(name, data=data[:-1])
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _retype("counterfactual", np.float64),
+            "'counterfactual' is float64 2-D, expected float32 2-D",
+        ),
+        (_retype("target", np.int32), "'target' is int32 1-D, expected int64 1-D"),
+        (lambda f: f.__delitem__("steps"), "dataset 'steps' missing"),
+        (lambda f: f.attrs.__delitem__("dataset"), r"attributes \['dataset'\] missing"),
+        (_drop_row("converged"), "different row counts"),
+    ],
+    ids=["dtype-float", "dtype-int", "missing-dataset", "missing-attribute", "row-count"],
+)
+def test_reader_failure_paths(tmp_path, change, message):
+    path = _edit(tmp_path, change)
+    with pytest.raises(ValueError, match=message):
+        read_counterfactuals(path)
+
+
+def test_reader_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="counterfactual file"):
+        read_counterfactuals(tmp_path / "nope.h5")

@@ -46,8 +46,26 @@ def test_validity_costs_ig_tables(tmp_path):
     assert {"unconstrained BL", "unconstrained CT", "protected BL", "protected CT"} <= set(
         display.columns
     )
-    costs, _ = costs_table(_frame(), ["moons", "adult"])
+    frame = _frame()
+    costs, costs_display = costs_table(frame, ["moons", "adult"])
     assert len(costs) == 8
+    assert list(costs["dataset"]) == ["moons"] * 4 + ["adult"] * 4
+    for experiment, setting in (("main", "unconstrained"), ("mutability", "protected")):
+        for dataset in ("moons", "adult"):
+            for objective, model in (("vanilla", "BL"), ("full", "CT")):
+                rows = frame[(frame["experiment"] == experiment) & (frame["dataset"] == dataset)
+                             & (frame["objective"] == objective)]  # fmt: skip
+                # Per run: the mean over its two settings; then mean and s.d. (ddof 1) over runs.
+                per_run = [rows.loc[rows["run"] == r, "cost"].to_numpy().mean() for r in range(20)]
+                got = costs[(costs["dataset"] == dataset) & (costs["setting"] == setting)
+                            & (costs["model"] == model)]  # fmt: skip
+                assert got["value"].item() == pytest.approx(np.mean(per_run), rel=1e-12)
+                assert got["sd"].item() == pytest.approx(np.std(per_run, ddof=1), rel=1e-9)
+                assert got["n_runs"].item() == 20
+                cell = costs_display.set_index("dataset").loc[dataset, f"{setting} {model}"]
+                assert cell == f"{np.mean(per_run):.2f} ± {np.std(per_run, ddof=1):.2f}"
+    moons = costs[costs["dataset"] == "moons"].set_index(["setting", "model"])["value"]
+    assert moons["unconstrained", "CT"] == pytest.approx(moons["unconstrained", "BL"] / 2, rel=1e-2)
     ig = pd.DataFrame({"dataset": "moons", "objective": ["vanilla"] * 50 + ["full"] * 50,
                        "round": list(range(50)) * 2, "value": np.r_[np.linspace(0.4, 0.6, 50), np.linspace(0, 0.1, 50)]})  # fmt: skip
     tidy_ig, display_ig = ig_table(ig, ["moons"])

@@ -103,11 +103,14 @@ def gaussian_kernel(x: torch.Tensor, y: torch.Tensor, length_scale: float) -> to
     return torch.exp(-sq / (2.0 * length_scale**2))
 
 
-def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, length_scale: float) -> float:
+def mmd2_unbiased(
+    x: torch.Tensor, y: torch.Tensor, length_scale: float, *, clamp: bool = True
+) -> float:
     """Unbiased squared MMD between samples `x` (m, d) and `y` (n, d), Gaussian kernel, clamped ≥ 0.
 
     MMD²ᵤ = Σ_{i≠j} k(xᵢ,xⱼ)/(m(m−1)) + Σ_{i≠j} k(yᵢ,yⱼ)/(n(n−1)) − 2 Σ k(xᵢ,yⱼ)/(mn), computed in
-    float64. The estimate can be negative; like the original code it is clamped at 0. NaN if m or n < 2.
+    float64. The estimate can be negative; like the original code it is clamped at 0 (`clamp=False`
+    returns the raw estimate, for tests). NaN if m or n < 2.
     """
     m, n = x.shape[0], y.shape[0]
     if m < 2 or n < 2:
@@ -118,8 +121,8 @@ def mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, length_scale: float) -> floa
     kxy = gaussian_kernel(x, y, length_scale)
     term_x = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
     term_y = (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
-    mmd2 = term_x + term_y - 2.0 * kxy.mean()
-    return max(float(mmd2), 0.0)
+    mmd2 = float(term_x + term_y - 2.0 * kxy.mean())
+    return max(mmd2, 0.0) if clamp else mmd2
 
 
 def _subsample(x: torch.Tensor, n_max: int, generator: torch.Generator) -> torch.Tensor:

@@ -48,6 +48,8 @@ def draw_individuals(
     c = counts[factual_class][None, :]
     pick = np.minimum((u * c).astype(np.int64), np.maximum(c - 1, 0))
     ok = np.broadcast_to(c > 0, pick.shape)
+    if len(order) == 0:  # an empty test set: nothing to draw from
+        return np.full(pick.shape, -1, dtype=np.int64), np.zeros(pick.shape, dtype=bool)
     index = np.where(
         ok, order[np.minimum(offsets[factual_class][None, :] + pick, len(order) - 1)], -1
     )

@@ -1,6 +1,7 @@
 """Per-run counterfactual metrics of method.md §6.2: validity, cost, IP and IP* of valid CEs.
 
-One tidy row per (model, run, test-time setting), so every aggregate can be recomputed.
+One tidy row per (model, run, test-time setting), so every aggregate can be recomputed. The metrics
+themselves live in `cftrain.metrics` only; this module selects the rows and aggregates.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cftrain.metrics import cost, distance_implausibility, mmd2_unbiased
+from cftrain.metrics import cost, distance_implausibility, divergence_implausibility
 from cftrain.store import CounterfactualSet
 
 
@@ -25,7 +26,6 @@ def score_counterfactuals(
 ) -> pd.DataFrame:
     """Rows (run, n, n_valid, validity, cost, ip, ip_star) for one store file; metrics over valid CEs."""
     gen_t = torch.Generator().manual_seed(int(seed))
-    gen_np = np.random.default_rng(int(seed))
     cf = torch.as_tensor(cs.counterfactual)
     target = torch.as_tensor(cs.target)
     x_ref_t, y_ref_t = torch.as_tensor(x_ref), torch.as_tensor(y_ref)
@@ -39,16 +39,12 @@ def score_counterfactuals(
     for r in np.unique(run):
         in_run = run == r
         ok = in_run & valid
-        ip_star = []
-        for t in np.unique(cs.target[ok]):
-            group = cs.counterfactual[ok & (cs.target == t)]
-            ref = x_ref[y_ref == t]
-            group = group[gen_np.permutation(len(group))[:mmd_samples]]
-            ref = ref[gen_np.permutation(len(ref))[:mmd_samples]]
-            if len(group) >= 2 and len(ref) >= 2:
-                ip_star.append(
-                    mmd2_unbiased(torch.as_tensor(group), torch.as_tensor(ref), mmd_length_scale)
-                )
+        # IP* per target class (NaN where either side has < 2 samples), averaged over the classes.
+        per_class = divergence_implausibility(
+            cf[torch.as_tensor(ok)], target[torch.as_tensor(ok)], x_ref_t, y_ref_t,
+            n_samples=mmd_samples, length_scale=mmd_length_scale, generator=gen_t,
+        )  # fmt: skip
+        ip_star = [v for v in per_class.values() if not np.isnan(v)]
         rows.append({
             "run": int(r),
             "n": int(in_run.sum()),

@@ -1,0 +1,120 @@
+"""Test-time protocol (method.md §6.1) and per-run scores (§6.2) on hand-built inputs."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cftrain.evaluation import protocol
+from cftrain.evaluation.protocol import draw_individuals, draw_pairs
+from cftrain.evaluation.scores import score_counterfactuals
+from cftrain.store import CounterfactualSet
+
+
+def _mmd_hand(a, b, ell):
+    """Unbiased MMD² written out with plain loops (independent of cftrain.metrics)."""
+    k = lambda p, q: math.exp(-sum((u - v) ** 2 for u, v in zip(p, q, strict=True)) / (2 * ell**2))  # noqa: E731
+    m, n = len(a), len(b)
+    xx = sum(k(a[i], a[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(b[i], b[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    xy = sum(k(p, q) for p in a for q in b) / (m * n)
+    return xx + yy - 2 * xy
+
+
+def test_score_counterfactuals_hand_set_with_invalid_rows():
+    # Reference: class 0 at (0, 0) twice, class 1 at (1, 1) and (1, 3); every valid CE is equally
+    # far from all samples of its class, so IP is exact whatever the draws.
+    x_ref = np.array([[0, 0], [0, 0], [1, 1], [1, 3]], dtype=np.float32)
+    y_ref = np.array([0, 0, 1, 1])
+    cf = np.array(
+        [[0, 0], [2, 0], [5, 5],  # run 0: valid, valid, invalid
+         [3, 2], [3, 2], [9, 9],  # run 1: valid, valid, invalid
+         [3, 3]],  # run 2: invalid only
+        dtype=np.float32,
+    )  # fmt: skip
+    target = np.array([0, 0, 1, 1, 1, 0, 1])
+    predicted = np.array([0, 0, 0, 1, 1, 1, 0])
+    n = len(cf)
+    cs = CounterfactualSet(
+        factual=np.zeros_like(cf), counterfactual=cf, target=target,
+        factual_label=1 - target, converged=np.ones(n, bool), steps=np.zeros(n, np.int32),
+        extra={"run": np.array([0, 0, 0, 1, 1, 1, 2]), "predicted": predicted},
+    )  # fmt: skip
+    out = score_counterfactuals(cs, x_ref, y_ref, mmd_length_scale=1.0, ip_draws=50)
+    assert out["run"].tolist() == [0, 1, 2]
+    assert out["n"].tolist() == [3, 3, 1]
+    assert out["n_valid"].tolist() == [2, 2, 0]
+    assert out["validity"].tolist() == pytest.approx([2 / 3, 2 / 3, 0.0])
+    # cost = ‖cf − 0‖₁ of the valid rows: run 0 (0 + 2)/2, run 1 (5 + 5)/2
+    assert out["cost"].tolist()[:2] == pytest.approx([1.0, 5.0])
+    # IP: run 0 distances to (0,0): 0, 2; run 1 to (1,1) and (1,3): 3, 3
+    assert out["ip"].tolist()[:2] == pytest.approx([1.0, 3.0])
+    ip_star_0 = _mmd_hand([[0, 0], [2, 0]], [[0, 0], [0, 0]], 1.0)
+    ip_star_1 = _mmd_hand([[3, 2], [3, 2]], [[1, 1], [1, 3]], 1.0)
+    assert out["ip_star"].tolist()[:2] == pytest.approx([max(ip_star_0, 0), max(ip_star_1, 0)])
+    assert ip_star_1 > 0.1
+    assert out.iloc[2][["cost", "ip", "ip_star"]].isna().all()
+
+
+class Lin(nn.Module):
+    def __init__(self, seed):
+        super().__init__()
+        self.weight = torch.randn(3, 2, generator=torch.Generator().manual_seed(seed))
+
+    def forward(self, x):
+        return x @ self.weight.T
+
+
+SETTINGS = {"seed": 4, "n_individuals": 25, "runs": 3, "lambda_cost": 0.0, "step_size": 0.1,
+            "max_iter": 5}  # fmt: skip
+
+
+def _run(model, x, y):
+    return protocol.test_time_counterfactuals(
+        model, x, y, 3, lambda_energy=1.0, settings=SETTINGS, setting_index=1, train_seed=7,
+        mutability=None, lower=None, upper=None, tau=0.9,
+    )  # fmt: skip
+
+
+def test_two_models_get_identical_pairs_and_runs():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 2, generator=g) * 3
+    y = torch.randint(0, 3, (300,), generator=g)
+    models = [Lin(1), Lin(2)]
+    sets = [_run(m, x, y) for m in models]
+    for (cs, info), model in zip(sets, models, strict=True):
+        assert info == {"pairs": 25, "dropped": 0}
+        with torch.no_grad():
+            pred_test = model(x).argmax(1).numpy()
+            pred_factual = model(torch.as_tensor(cs.factual)).argmax(1).numpy()
+        # Every factual is the test sample it names, predicted (by this model) as its factual class.
+        np.testing.assert_array_equal(cs.factual, x.numpy()[cs.extra["test_index"]])
+        np.testing.assert_array_equal(pred_factual, pred_test[cs.extra["test_index"]])
+        np.testing.assert_array_equal(cs.factual_label, y.numpy()[cs.extra["test_index"]])
+        assert (pred_factual != cs.target).all()
+        assert np.unique(cs.extra["run"]).tolist() == [0, 1, 2]
+        with torch.no_grad():
+            pred_cf = model(torch.as_tensor(cs.counterfactual)).argmax(1).numpy()
+        np.testing.assert_array_equal(cs.extra["predicted"], pred_cf)
+    (a, _), (b, _) = sets
+    np.testing.assert_array_equal(a.target, b.target)
+    np.testing.assert_array_equal(a.extra["run"], b.extra["run"])
+    np.testing.assert_array_equal(a.extra["pair"], b.extra["pair"])
+    factual_class = [m(torch.as_tensor(cs.factual)).argmax(1).numpy() for m, (cs, _) in zip(models, sets, strict=True)]  # fmt: skip
+    np.testing.assert_array_equal(*factual_class)  # same factual class per (run, pair)
+    assert not np.array_equal(a.extra["test_index"], b.extra["test_index"])  # models do differ
+
+
+def test_draw_pairs_and_individuals():
+    gen = np.random.default_rng(0)
+    fc, tc = draw_pairs(4, 2000, gen)
+    assert (fc != tc).all() and set(fc) == set(tc) == {0, 1, 2, 3}
+    predicted = np.array([2, 0, 2, 2, 0])
+    index, ok = draw_individuals(predicted, np.array([0, 2, 1] * 50), 4, gen)
+    assert index.shape == ok.shape == (4, 150)
+    assert (ok[:, 0::3] & ok[:, 1::3]).all() and not ok[:, 2::3].any()  # nobody is predicted 1
+    assert (index[~ok] == -1).all()
+    assert (predicted[index[:, 0::3]] == 0).all() and (predicted[index[:, 1::3]] == 2).all()
+    assert set(index[:, 1::3].ravel()) == {0, 2, 3}  # uniform over the class: all appear
