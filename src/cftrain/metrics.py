@@ -7,6 +7,7 @@ computed on *valid* CEs only (method.md §6.2): filter with `validity` before ca
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -125,10 +126,10 @@ def mmd2_unbiased(
     return max(mmd2, 0.0) if clamp else mmd2
 
 
-def _subsample(x: torch.Tensor, n_max: int, generator: torch.Generator) -> torch.Tensor:
-    if x.shape[0] <= n_max:
-        return x
-    idx = torch.randperm(x.shape[0], generator=generator)[:n_max].to(x.device)
+def _subsample(x: torch.Tensor, n_max: int, generator: np.random.Generator) -> torch.Tensor:
+    """At most `n_max` rows of `x` without replacement: the first `n_max` of a permutation (drawn
+    even when `x` has fewer rows, so the stream of `generator` does not depend on the sizes)."""
+    idx = torch.as_tensor(generator.permutation(x.shape[0])[:n_max], device=x.device)
     return x[idx]
 
 
@@ -140,12 +141,13 @@ def divergence_implausibility(
     *,
     n_samples: int = 100,
     length_scale: float = 5.0,
-    generator: torch.Generator,
+    generator: np.random.Generator,
 ) -> dict[int, float]:
     """IP* per target class: {class: MMD²ᵤ(CEs with that target, target-class reference samples)}.
 
     `counterfactual` (n, d), `target` (n,); reference `x_ref` (N, d), `y_ref` (N,) = test set.
-    Both sides are subsampled *without replacement* to at most `n_samples` (code: `ndiv=100`).
+    Both sides are subsampled *without replacement* to at most `n_samples` (code: `ndiv=100`),
+    per class in ascending class order, counterfactuals first, from the numpy `generator`.
     `length_scale` default 5.0 is the original code's default; the paper states 0.5 (method.md
     §10.3). Whether invalid CEs belong in the sample is not known (§10.3): pass what you mean to use.
     """

@@ -25,7 +25,8 @@ def score_counterfactuals(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Rows (run, n, n_valid, validity, cost, ip, ip_star) for one store file; metrics over valid CEs."""
-    gen_t = torch.Generator().manual_seed(int(seed))
+    gen_t = torch.Generator().manual_seed(int(seed))  # IP reference draws
+    gen_np = np.random.default_rng(int(seed))  # IP* subsamples
     cf = torch.as_tensor(cs.counterfactual)
     target = torch.as_tensor(cs.target)
     x_ref_t, y_ref_t = torch.as_tensor(x_ref), torch.as_tensor(y_ref)
@@ -42,7 +43,7 @@ def score_counterfactuals(
         # IP* per target class (NaN where either side has < 2 samples), averaged over the classes.
         per_class = divergence_implausibility(
             cf[torch.as_tensor(ok)], target[torch.as_tensor(ok)], x_ref_t, y_ref_t,
-            n_samples=mmd_samples, length_scale=mmd_length_scale, generator=gen_t,
+            n_samples=mmd_samples, length_scale=mmd_length_scale, generator=gen_np,
         )  # fmt: skip
         ip_star = [v for v in per_class.values() if not np.isnan(v)]
         rows.append({
