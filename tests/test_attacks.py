@@ -1,5 +1,7 @@
 """Tests for cftrain.attacks (method.md §6.2 "Predictive performance")."""
 
+import functools
+
 import pytest
 import torch
 
@@ -91,3 +93,66 @@ def test_pgd_direction_on_linear_model():
     )
     assert (sign != 0).all()
     torch.testing.assert_close(x_adv, x + 0.05 * sign)
+
+
+class _Line(torch.nn.Module):
+    """1-D two-class model, logits (x, −x): class 0 iff x > 0. In train mode the logits flip sign,
+    so an attack or a prediction made in the wrong mode shows."""
+
+    def forward(self, x):
+        logits = torch.cat([x, -x], dim=1)
+        return -logits if self.training else logits
+
+
+def _line_data():
+    # 12 points at margin 0.45 (y = 0 at +0.45, y = 1 at −0.45) and 8 far points at ±2.
+    near = torch.tensor([0.45, -0.45] * 6)
+    far = torch.tensor([2.0, -2.0] * 4)
+    x = torch.cat([near, far])[:, None]
+    y = (x[:, 0] < 0).long()
+    return x, y
+
+
+def test_robust_accuracy_pgd_uses_steps_alpha_and_generator():
+    """ε = 0.5: one step of α = 1 ends every point at x + ε·sign (all 12 near points flip);
+    zero steps leave the random start δ₀ = (2u − 1)ε, u ~ U(0, 1) from the generator."""
+    x, y = _line_data()
+    model = _Line().eval()
+    one = robust_accuracy(model, x, y, [0.5], "pgd", steps=1, alpha=1.0, generator=torch.Generator().manual_seed(4))  # fmt: skip
+    assert one["attack"].tolist() == ["pgd"] and one["eps"].tolist() == [0.5]
+    assert one["accuracy"].iloc[0] == 8 / 20
+    u = torch.rand(x.shape, generator=torch.Generator().manual_seed(4))
+    moved = x + (2 * u - 1) * 0.5
+    expected = int(((moved[:, 0] > 0) == (y == 0)).sum()) / 20
+    assert 8 / 20 < expected < 1.0  # some, not all, near points flipped by the start alone
+    zero = robust_accuracy(model, x, y, [0.5], "pgd", steps=0, alpha=1.0, generator=torch.Generator().manual_seed(4))  # fmt: skip
+    assert zero["accuracy"].iloc[0] == expected
+    # pgd itself: one step of α = 0.01 from the same start, clipped to the ε-ball, by hand.
+    step = pgd(model, x, y, 0.5, steps=1, alpha=0.01, generator=torch.Generator().manual_seed(4))
+    direction = torch.where(y == 0, -1.0, 1.0)[:, None]  # sign ∇ₓCE pushes towards the other class
+    torch.testing.assert_close(step, x + ((2 * u - 1) * 0.5 + 0.01 * direction).clamp(-0.5, 0.5))
+
+
+def test_robust_accuracy_eval_mode_callable_and_errors():
+    x, y = _line_data()
+    model = _Line().train()
+    # FGSM at ε = 0.5 in eval mode flips every near point; the model's train mode is restored.
+    table = robust_accuracy(model, x, y, [0.0, 0.5])
+    assert model.training
+    assert table["attack"].tolist() == ["fgsm", "fgsm"]
+    assert table["eps"].tolist() == [0.0, 0.5] and table["accuracy"].tolist() == [1.0, 8 / 20]
+    default = robust_accuracy(model.eval(), x, y)
+    assert default["eps"].tolist() == pytest.approx([i / 90 for i in range(10)])
+
+    def shift_right(m, xb, yb, eps):
+        return xb + 4 * eps
+
+    custom = robust_accuracy(model, x, y, [0.25], shift_right, batch_size=3)
+    assert custom["attack"].tolist() == ["shift_right"]
+    assert custom["accuracy"].iloc[0] == 14 / 20  # x + 1: the six near points of class 1 cross 0
+    anonymous = robust_accuracy(model, x, y, [0.0], functools.partial(shift_right))
+    assert anonymous["attack"].tolist() == ["custom"]
+    with pytest.raises(ValueError, match="pgd needs an explicit torch.Generator"):
+        robust_accuracy(model, x, y, [0.1], "pgd")
+    with pytest.raises(ValueError, match="unknown attack 'cw': use 'fgsm', 'pgd' or a callable"):
+        robust_accuracy(model, x, y, [0.1], "cw")
