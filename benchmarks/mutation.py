@@ -156,6 +156,16 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
             reason = accepted.get(name, "**not judged**")
             lines += [f"- `{name}` ({status}): {reason}", "", "  ```diff"]
             lines += [f"  {line}" for line in diff_of(name).splitlines()] + ["  ```", ""]
+    stale = sorted(n for n in accepted if statuses.get(n) not in ("survived", "no tests", "suspicious") and statuses.get(n) != "not checked")  # fmt: skip
+    if stale:
+        lines += [
+            "## Stale entries of mutation_accepted.toml",
+            "",
+            "Judged survivors that are now killed, or whose name no longer exists (mutmut numbers",
+            "mutants per function: an edit of the function renumbers them). Remove or re-key them.",
+            "",
+        ]
+        lines += [f"- `{n}` ({statuses.get(n, 'no such mutant')})" for n in stale] + [""]
     REPORT.write_text("\n".join(lines).rstrip() + "\n")
     return "\n".join(lines[: 12 + len(MODULES)])
 

@@ -219,3 +219,19 @@ def test_sweep_passes_box_categorical_and_rng_to_the_search():
     )  # fmt: skip
     assert res.converged.any()
     assert torch.equal(items["counterfactual"], _expected_items(items, res))
+
+
+def test_draw_neighbours_hand_indices():
+    """Item i gets the ⌊uᵢ·cᵢ⌋-th training sample (in index order) of its target class, cᵢ its class
+    count, uᵢ ~ U[0, 1) in float64 from the generator. 100 labels: enough for an unstable sort to
+    reorder ties."""
+    y = torch.randint(0, 3, (100,), generator=torch.Generator().manual_seed(0))
+    target = torch.tensor([0, 1, 2, 2, 1, 0] * 5)
+    u = torch.rand(30, generator=torch.Generator().manual_seed(8), dtype=torch.float64).tolist()
+    members = {c: [i for i in range(100) if int(y[i]) == c] for c in range(3)}
+    expected = [members[int(t)][int(ui * len(members[int(t)]))] for t, ui in zip(target, u, strict=True)]  # fmt: skip
+    idx = draw_neighbours(y, target, 3, torch.Generator().manual_seed(8))
+    assert idx.tolist() == expected
+    # The highest class absent from the training labels is still named (not an index error).
+    with pytest.raises(ValueError, match=r"target class\(es\) \[2\]"):
+        draw_neighbours(torch.tensor([0, 1]), torch.tensor([2]), 3, torch.Generator())
