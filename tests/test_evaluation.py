@@ -118,3 +118,37 @@ def test_draw_pairs_and_individuals():
     assert (index[~ok] == -1).all()
     assert (predicted[index[:, 0::3]] == 0).all() and (predicted[index[:, 1::3]] == 2).all()
     assert set(index[:, 1::3].ravel()) == {0, 2, 3}  # uniform over the class: all appear
+
+
+def test_score_counterfactuals_defaults_by_hand():
+    """Defaults ip_draws = 1000, mmd_samples = 100, ℓ = 5, seed = 0, with the draws replayed from
+    a generator seeded 0 in the documented order: IP draws per target class (with replacement),
+    then per run and class the subsamples (without replacement, only above 100 samples)."""
+    pool0 = [[0.0, 0.0], [4.0, 0.0]]  # class 0: two points, so IP depends on the draws
+    pool1 = [
+        [float(i), 1.0] for i in range(101)
+    ]  # class 1: 101 points, one dropped by the subsample
+    x_ref = np.array(pool0 + pool1, dtype=np.float32)
+    y_ref = np.array([0, 0] + [1] * 101)
+    cf = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 1.0], [50.0, 1.0], [7.0, 3.0]], dtype=np.float32)
+    target = np.array([0, 0, 1, 1, 1])
+    cs = CounterfactualSet(
+        factual=np.zeros_like(cf), counterfactual=cf, target=target, factual_label=1 - target,
+        converged=np.ones(5, bool), steps=np.zeros(5, np.int32),
+        extra={"run": np.zeros(5, np.int64), "predicted": target.copy()},
+    )  # fmt: skip
+    out = score_counterfactuals(cs, x_ref, y_ref)
+
+    g = torch.Generator().manual_seed(0)
+    counts = {c: torch.bincount(torch.randint(len(p), (1000,), generator=g), minlength=len(p)).tolist() for c, p in ((0, pool0), (1, pool1))}  # fmt: skip
+    l1 = lambda a, b: sum(abs(u - v) for u, v in zip(a, b, strict=True))  # noqa: E731
+    pools = {0: pool0, 1: pool1}
+    ip = [sum(n * l1(row, p) for n, p in zip(counts[t], pools[t], strict=True)) / 1000 for row, t in zip(cf.tolist(), target, strict=True)]  # fmt: skip
+    keep = torch.randperm(101, generator=g)[:100].tolist()  # class 1 reference subsample
+    mmd0 = _mmd_hand(cf[:2].tolist(), pool0, 5.0)
+    mmd1 = _mmd_hand(cf[2:].tolist(), [pool1[i] for i in keep], 5.0)
+    assert out["ip"].iloc[0] == pytest.approx(sum(ip) / 5, rel=1e-5)
+    assert 0 < counts[0][1] < 1000  # both class-0 points drawn: IP really depends on the draws
+    assert out["ip_star"].iloc[0] == pytest.approx((max(mmd0, 0) + max(mmd1, 0)) / 2, rel=1e-6)
+    assert out["cost"].iloc[0] == pytest.approx((0 + 1 + 3 + 51 + 10) / 5)
+    assert out["validity"].iloc[0] == 1.0 and out["n_valid"].iloc[0] == 5
