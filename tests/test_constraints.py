@@ -68,3 +68,14 @@ def test_infer_domain_hand_values():
     lower, upper = infer_domain([[1, 0], [3, 0]], 1.0)  # plain lists, ints: μ = 2, σ = √2
     np.testing.assert_allclose(lower, [2 - 2**0.5, 0.0], rtol=1e-6)
     np.testing.assert_allclose(upper, [2 + 2**0.5, 0.0], rtol=1e-6)
+
+
+def test_search_step_mask_equals_apply_mutability():
+    """The search's precomputed mask (`search._StepMask`) is `apply_mutability`, value for value."""
+    from cftrain.search import _StepMask
+
+    g = torch.Generator().manual_seed(0)
+    for codes in ([NONE, BOTH, INCREASE, DECREASE] * 2, [BOTH] * 8, [INCREASE, DECREASE] * 4):
+        codes = torch.tensor(codes, dtype=torch.int8)
+        delta = torch.randn(5, 8, generator=g)
+        assert torch.equal(_StepMask(codes)(delta.clone()), apply_mutability(delta, codes))
