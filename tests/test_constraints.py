@@ -79,3 +79,14 @@ def test_search_step_mask_equals_apply_mutability():
         codes = torch.tensor(codes, dtype=torch.int8)
         delta = torch.randn(5, 8, generator=g)
         assert torch.equal(_StepMask(codes)(delta.clone()), apply_mutability(delta, codes))
+
+
+def test_infer_domain_statistics_in_float64():
+    """float32 data far from 0: μ ± kσ computed in float64 (then cast), not in float32."""
+    x = (1000.0 + np.random.default_rng(0).normal(size=(200, 1))).astype(np.float32)
+    v = [float(a) for a in x[:, 0]]
+    mean = sum(v) / len(v)
+    sd = (sum((a - mean) ** 2 for a in v) / (len(v) - 1)) ** 0.5
+    lower, upper = infer_domain(x, 3.0)  # k = 3: μ ± 3σ lies outside the data, so it binds
+    assert lower[0] == np.float32(mean - 3 * sd) < x.min()
+    assert upper[0] == np.float32(mean + 3 * sd) > x.max()
