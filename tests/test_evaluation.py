@@ -152,3 +152,63 @@ def test_score_counterfactuals_defaults_by_hand():
     assert out["ip_star"].iloc[0] == pytest.approx((max(mmd0, 0) + max(mmd1, 0)) / 2, rel=1e-6)
     assert out["cost"].iloc[0] == pytest.approx((0 + 1 + 3 + 51 + 10) / 5)
     assert out["validity"].iloc[0] == 1.0 and out["n_valid"].iloc[0] == 5
+
+
+def test_draw_individuals_hand_indices_and_empty_test_set():
+    """Index = ⌊u·c⌋-th test sample (in index order) predicted as the factual class, u ~ U[0, 1)
+    from the generator (runs × pairs, row-major); −1 and ok = False where c = 0."""
+    predicted = np.array([2, 0, 2, 2, 0, 1, 2])
+    fc = np.array([0, 2, 3, 1, 2])  # class 3: predicted for no test sample
+    index, ok = draw_individuals(predicted, fc, 3, np.random.default_rng(5))
+    u = np.random.default_rng(5).random((3, 5))
+    members = {0: [1, 4], 1: [5], 2: [0, 2, 3, 6], 3: []}
+    for r in range(3):
+        for p, c in enumerate(fc):
+            m = members[int(c)]
+            assert ok[r, p] == bool(m)
+            assert index[r, p] == (m[int(u[r, p] * len(m))] if m else -1)
+    index, ok = draw_individuals(np.array([], dtype=np.int64), np.array([0, 1]), 2, np.random.default_rng(0))  # fmt: skip
+    assert index.tolist() == [[-1, -1], [-1, -1]] and not ok.any()
+
+
+def test_test_time_protocol_seed_pairs_and_search_settings():
+    """Pairs from default_rng(seed·1 000 003 + train_seed·101 + setting); the search runs ECCo with
+    the setting's λ_cost, η, T, the model's λ_egy, τ, mutability and box (non-default values)."""
+    from cftrain.constraints import BOTH, INCREASE
+    from cftrain.generators import ECCo
+    from cftrain.search import search_counterfactuals
+
+    assert protocol.setting_seed(2, 3, 4) == 2 * 1_000_003 + 3 * 101 + 4
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 2, generator=g) * 3
+    y = torch.randint(0, 3, (200,), generator=g)
+    model = Lin(1)
+    settings = {"seed": 4, "n_individuals": 12, "runs": 2, "lambda_cost": 0.05, "step_size": 1.5, "max_iter": 12}  # fmt: skip
+    codes = torch.tensor([INCREASE, BOTH], dtype=torch.int8)
+    lower, upper = torch.tensor([-9.0, -3.0]), torch.tensor([9.0, 3.0])
+    cs, info = protocol.test_time_counterfactuals(
+        model, x, y, 3, lambda_energy=2.0, settings=settings, setting_index=1, train_seed=7,
+        mutability=codes, lower=lower, upper=upper, tau=0.8,
+    )  # fmt: skip
+    rng = np.random.default_rng(4 * 1_000_003 + 7 * 101 + 1)
+    factual_class = rng.integers(0, 3, 12)
+    shift = rng.integers(0, 2, 12)
+    target = shift + (shift >= factual_class)
+    assert info == {"pairs": 12, "dropped": 0}
+    np.testing.assert_array_equal(cs.target, np.tile(target, 2))
+    np.testing.assert_array_equal(cs.extra["pair"], np.tile(np.arange(12), 2))
+    np.testing.assert_array_equal(cs.extra["run"], np.repeat([0, 1], 12))
+    with torch.no_grad():
+        pred = model(x).argmax(1).numpy()
+    np.testing.assert_array_equal(pred[cs.extra["test_index"]], np.tile(factual_class, 2))
+    res = search_counterfactuals(
+        model, torch.as_tensor(cs.factual), torch.as_tensor(cs.target), ECCo(lambda_cost=0.05, lambda_energy=2.0),
+        step_size=1.5, max_iter=12, tau=0.8, mutability=codes, lower=lower, upper=upper,
+    )  # fmt: skip
+    np.testing.assert_array_equal(cs.counterfactual, res.counterfactual.numpy())
+    np.testing.assert_array_equal(cs.steps, res.steps.numpy())
+    np.testing.assert_array_equal(cs.converged, res.converged.numpy())
+    assert cs.converged.any() and not cs.converged.all()
+    moved = cs.counterfactual[:, 0] - cs.factual[:, 0]
+    assert (moved >= 0).all() and (moved > 0).any()  # feature 0 may only increase
+    assert (cs.counterfactual[:, 1] == 3.0).any() and (cs.counterfactual[:, 1] == -3.0).any()
