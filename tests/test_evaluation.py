@@ -152,6 +152,16 @@ def test_score_counterfactuals_defaults_by_hand():
     assert out["ip_star"].iloc[0] == pytest.approx((max(mmd0, 0) + max(mmd1, 0)) / 2, rel=1e-6)
     assert out["cost"].iloc[0] == pytest.approx((0 + 1 + 3 + 51 + 10) / 5)
     assert out["validity"].iloc[0] == 1.0 and out["n_valid"].iloc[0] == 5
+    # Non-default ip_draws = 7 and mmd_samples = 2 reach the metrics (same replay, seed 3).
+    out = score_counterfactuals(cs, x_ref, y_ref, ip_draws=7, mmd_samples=2, seed=3)
+    g = torch.Generator().manual_seed(3)
+    counts = {c: torch.bincount(torch.randint(len(p), (7,), generator=g), minlength=len(p)).tolist() for c, p in ((0, pool0), (1, pool1))}  # fmt: skip
+    ip = [sum(n * l1(row, p) for n, p in zip(counts[t], pools[t], strict=True)) / 7 for row, t in zip(cf.tolist(), target, strict=True)]  # fmt: skip
+    ces1 = [cf[2 + i].tolist() for i in torch.randperm(3, generator=g)[:2].tolist()]
+    ref1 = [pool1[i] for i in torch.randperm(101, generator=g)[:2].tolist()]
+    mmd1 = _mmd_hand(ces1, ref1, 5.0)
+    assert out["ip"].iloc[0] == pytest.approx(sum(ip) / 5, rel=1e-5)
+    assert out["ip_star"].iloc[0] == pytest.approx((max(mmd0, 0) + max(mmd1, 0)) / 2, rel=1e-6)
 
 
 def test_draw_individuals_hand_indices_and_empty_test_set():
