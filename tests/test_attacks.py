@@ -156,3 +156,34 @@ def test_robust_accuracy_eval_mode_callable_and_errors():
         robust_accuracy(model, x, y, [0.1], "pgd")
     with pytest.raises(ValueError, match="unknown attack 'cw': use 'fgsm', 'pgd' or a callable"):
         robust_accuracy(model, x, y, [0.1], "cw")
+
+
+def test_pgd_defaults_40_steps_of_001_by_hand():
+    """ε = 2, on the 1-D line: δ = δ₀ + 40·0.01·sign(∇) (never clipped here). The two points are
+    placed from the replayed start δ₀ so that 40 steps end 0.005 short of the boundary: one more
+    step, or a larger α, would flip them."""
+    seed = 6
+    u = torch.rand((2, 1), generator=torch.Generator().manual_seed(seed))
+    d0 = (2 * u - 1) * 2.0
+    y = torch.tensor([0, 1])
+    direction = torch.tensor([[-1.0], [1.0]])  # towards the other class
+    assert (d0 - 0.41 > -2).all() and (d0 + 0.41 < 2).all()  # no clipping on the way
+    x = torch.tensor([[0.405], [-0.405]]) - d0
+    model = _Line().eval()
+    end = pgd(model, x, y, 2.0, generator=torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(end, x + d0 + 0.4 * direction)
+    table = robust_accuracy(
+        model, x, y, [2.0], "pgd", generator=torch.Generator().manual_seed(seed)
+    )
+    assert table["accuracy"].iloc[0] == 1.0  # both end 0.005 on their own side
+
+
+def test_fgsm_int_labels_and_zero_gradient_feature():
+    """int32 labels work as int64 ones; a feature no logit depends on has ∇ = 0 and stays put."""
+    model = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, -1.0, 0.0], [-1.0, 2.0, 0.0]]))
+        model.bias.zero_()
+    x = torch.tensor([[0.5, 0.5, 7.0]])
+    expected = x + 0.1 * torch.tensor([[-1.0, 1.0, 0.0]])  # sign(w₁ − w₀) for y = 0
+    torch.testing.assert_close(fgsm(model, x, torch.tensor([0], dtype=torch.int32), 0.1), expected)
