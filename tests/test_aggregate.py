@@ -108,7 +108,7 @@ def test_percent_reduction_drops_zero_baselines_and_incomplete_runs():
     kw = dict(baseline="base", treatment="treat", group=["grp"], objective_col="obj", run_col="r", setting_col="lam")  # fmt: skip
     out = percent_reduction(df, "m", **kw).iloc[0]
     assert out["n_runs"] == 1 and out["reduction"] == pytest.approx(50.0)
-    with pytest.raises(ValueError, match=r"objective\(s\) \['full'\] not in column 'obj'"):
+    with pytest.raises(ValueError, match=r"^objective\(s\) \['full'\] not in column 'obj'$"):
         percent_reduction(df, "m", baseline="base", group=["grp"], objective_col="obj", run_col="r", setting_col="lam")  # fmt: skip
 
 

@@ -152,9 +152,11 @@ def test_robust_accuracy_eval_mode_callable_and_errors():
     assert custom["accuracy"].iloc[0] == 14 / 20  # x + 1: the six near points of class 1 cross 0
     anonymous = robust_accuracy(model, x, y, [0.0], functools.partial(shift_right))
     assert anonymous["attack"].tolist() == ["custom"]
-    with pytest.raises(ValueError, match="pgd needs an explicit torch.Generator"):
+    with pytest.raises(
+        ValueError, match=r"^pgd needs an explicit torch.Generator for its random start$"
+    ):
         robust_accuracy(model, x, y, [0.1], "pgd")
-    with pytest.raises(ValueError, match="unknown attack 'cw': use 'fgsm', 'pgd' or a callable"):
+    with pytest.raises(ValueError, match=r"^unknown attack 'cw': use 'fgsm', 'pgd' or a callable$"):
         robust_accuracy(model, x, y, [0.1], "cw")
 
 

@@ -25,9 +25,9 @@ def test_mutability_vector_codes_and_errors():
     assert codes.tolist() == [NONE, BOTH, INCREASE, DECREASE, NONE]
     assert mutability_vector(3, protected=np.array([1]), rules={0: "none"}).tolist() == [NONE, NONE, BOTH]  # fmt: skip
     for bad in (5, -1):
-        with pytest.raises(ValueError, match=rf"protected feature index {bad} outside 0\.\.4"):
+        with pytest.raises(ValueError, match=rf"^protected feature index {bad} outside 0\.\.4$"):
             mutability_vector(5, protected=(bad,))
-    with pytest.raises(ValueError, match=r"mutability 'up' for feature 1: use one of \['both', 'decrease', 'increase', 'none'\]"):  # fmt: skip
+    with pytest.raises(ValueError, match=r"^mutability 'up' for feature 1: use one of \['both', 'decrease', 'increase', 'none'\]$"):  # fmt: skip
         mutability_vector(5, rules={1: "up"})
 
 

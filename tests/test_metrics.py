@@ -191,7 +191,7 @@ def test_distance_implausibility_default_draws_and_missing_class():
     assert 0 < n_b < 1000
     expected = [4 * n_b / 1000, (2 * (1000 - n_b) + 4 * n_b) / 1000]  # ‖(1,1)−(4,0)‖₁ = 4
     assert ip.tolist() == pytest.approx(expected, rel=1e-6)
-    with pytest.raises(ValueError, match="no reference samples of target class 2"):
+    with pytest.raises(ValueError, match=r"^no reference samples of target class 2$"):
         distance_implausibility(cf, torch.tensor([1, 2]), x_ref, y_ref, generator=torch.Generator())
 
 

@@ -233,5 +233,8 @@ def test_draw_neighbours_hand_indices():
     idx = draw_neighbours(y, target, 3, torch.Generator().manual_seed(8))
     assert idx.tolist() == expected
     # The highest class absent from the training labels is still named (not an index error).
-    with pytest.raises(ValueError, match=r"target class\(es\) \[2\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"^no training sample of target class\(es\) \[2\] to draw a neighbour from$",
+    ):
         draw_neighbours(torch.tensor([0, 1]), torch.tensor([2]), 3, torch.Generator())
