@@ -222,3 +222,38 @@ def test_test_time_protocol_seed_pairs_and_search_settings():
     moved = cs.counterfactual[:, 0] - cs.factual[:, 0]
     assert (moved >= 0).all() and (moved > 0).any()  # feature 0 may only increase
     assert (cs.counterfactual[:, 1] == 3.0).any() and (cs.counterfactual[:, 1] == -3.0).any()
+
+
+class _TwoOfThree(nn.Module):
+    """Logits (x₀, −x₀, −10) in eval mode: class 2 is never predicted. Train mode negates them
+    (then only class 2 is predicted), so predictions made in the wrong mode show."""
+
+    def forward(self, x):
+        logits = torch.stack([x[:, 0], -x[:, 0], torch.full_like(x[:, 0], -10.0)], dim=1)
+        return -logits if self.training else logits
+
+
+def test_test_time_protocol_eval_mode_and_dropped_pairs():
+    """Pairs whose factual class the model never predicts are dropped (per run); predictions are
+    made in eval mode even when the model comes in train mode."""
+    x = torch.linspace(-2, 2, 40)[:, None].repeat(1, 2)
+    y = (x[:, 0] < 0).long()
+    model = _TwoOfThree().train()
+    settings = {"seed": 1, "n_individuals": 20, "runs": 3, "lambda_cost": 0.0, "step_size": 0.1, "max_iter": 3}  # fmt: skip
+    cs, info = protocol.test_time_counterfactuals(
+        model, x, y, 3, lambda_energy=1.0, settings=settings, setting_index=0, train_seed=2,
+        mutability=None, lower=None, upper=None, tau=0.9,
+    )  # fmt: skip
+    factual_class = np.random.default_rng(1 * 1_000_003 + 2 * 101 + 0).integers(0, 3, 20)
+    n_two = int((factual_class == 2).sum())
+    assert 0 < n_two < 20
+    assert info == {"pairs": 20, "dropped": 3 * n_two}
+    assert len(cs.target) == 3 * (20 - n_two)
+    kept = np.tile(factual_class != 2, 3)
+    np.testing.assert_array_equal(cs.extra["pair"], np.tile(np.arange(20), 3)[kept])
+    np.testing.assert_array_equal(cs.extra["run"], np.repeat(np.arange(3), 20)[kept])
+    fc = np.tile(factual_class, 3)[kept]
+    np.testing.assert_array_equal(np.where(cs.factual[:, 0] > 0, 0, 1), fc)  # eval-mode classes
+    with torch.no_grad():
+        pred_cf = model.eval()(torch.as_tensor(cs.counterfactual)).argmax(1).numpy()
+    np.testing.assert_array_equal(cs.extra["predicted"], pred_cf)
