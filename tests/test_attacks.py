@@ -189,3 +189,15 @@ def test_fgsm_int_labels_and_zero_gradient_feature():
     x = torch.tensor([[0.5, 0.5, 7.0]])
     expected = x + 0.1 * torch.tensor([[-1.0, 1.0, 0.0]])  # sign(w₁ − w₀) for y = 0
     torch.testing.assert_close(fgsm(model, x, torch.tensor([0], dtype=torch.int32), 0.1), expected)
+
+
+def test_robust_accuracy_passes_int64_labels_to_the_attack():
+    x, y = _line_data()
+    seen = []
+
+    def spy(m, xb, yb, eps):
+        seen.append(yb.dtype)
+        return xb
+
+    table = robust_accuracy(_Line().eval(), x, y.to(torch.int32), [0.0], spy)
+    assert seen == [torch.int64] and table["accuracy"].iloc[0] == 1.0
