@@ -201,3 +201,17 @@ def test_robust_accuracy_passes_int64_labels_to_the_attack():
 
     table = robust_accuracy(_Line().eval(), x, y.to(torch.int32), [0.0], spy)
     assert seen == [torch.int64] and table["accuracy"].iloc[0] == 1.0
+
+
+def test_pgd_int_labels_and_label_count_mismatch():
+    model = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, -1.0, 0.0], [-1.0, 2.0, 0.0]]))
+        model.bias.zero_()
+    x = torch.tensor([[0.5, 0.5, 7.0]])
+    a = pgd(model, x, torch.tensor([0], dtype=torch.int32), 0.1, steps=3, generator=torch.Generator().manual_seed(1))  # fmt: skip
+    b = pgd(model, x, torch.tensor([0]), 0.1, steps=3, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+    xs, ys = _line_data()
+    with pytest.raises(ValueError, match="zip"):  # 2 batches of x, 1 of y: no silent truncation
+        robust_accuracy(_Line().eval(), xs, ys[:10], [0.0], batch_size=10)
