@@ -215,3 +215,30 @@ def test_pgd_int_labels_and_label_count_mismatch():
     xs, ys = _line_data()
     with pytest.raises(ValueError, match="zip"):  # 2 batches of x, 1 of y: no silent truncation
         robust_accuracy(_Line().eval(), xs, ys[:10], [0.0], batch_size=10)
+
+
+class _Square(torch.nn.Module):
+    """Logits (z₀², −z₀²) of the first feature only: for y = 0, ∂CE/∂z₀ = −4z₀(1 − σ(2z₀²)), so
+    sign ∇ = −sign(z₀) flips across 0; the second feature has ∇ = 0."""
+
+    def forward(self, x):
+        s = x[:, :1] ** 2
+        return torch.cat([s, -s], dim=1)
+
+
+def test_pgd_gradient_taken_at_the_perturbed_point_float64():
+    """One step from the start δ₀ (float64 noise for float64 x): δ₁ = clip(δ₀ − α·sign(x₀ + δ₀₀))
+    on feature 0, where |δ₀₀| > |x₀| so the sign at x + δ₀ differs from the sign at x − δ₀;
+    feature 1 (zero gradient) keeps δ₀."""
+    x = torch.tensor([[0.01, 3.0], [-0.01, -3.0]], dtype=torch.float64)
+    y = torch.tensor([0, 0])
+    u = torch.rand(x.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    d0 = (2 * u - 1) * 0.5
+    assert (d0[:, 0].abs() > 0.01).all()
+    at = x[:, 0] + d0[:, 0]
+    expected = x.clone()
+    expected[:, 0] = x[:, 0] + (d0[:, 0] - 0.1 * torch.sign(at)).clamp(-0.5, 0.5)
+    expected[:, 1] = x[:, 1] + d0[:, 1]
+    out = pgd(_Square(), x, y, 0.5, steps=1, alpha=0.1, generator=torch.Generator().manual_seed(3))
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, expected)
