@@ -229,3 +229,28 @@ def test_mmd_needs_two_samples_per_side_and_macro_f1_empty_class():
     y = torch.tensor([0, 1, 1, 1])
     # class 2: no support, never predicted → F1 0, averaged in (zero_division = 0)
     assert macro_f1(model, xs, y, 3) == pytest.approx((2 / 3 + 0.8 + 0.0) / 3)
+
+
+def test_mean_l1_distance_dtypes_and_more_references_than_features():
+    """float64 CEs: uniform weights 1/3 in float64 (3 references, 2 features); float64 weights
+    with float32 CEs are cast to the CEs' dtype."""
+    x = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    ref = torch.tensor([[3.0, 0.0], [0.0, 0.0], [0.1, 0.2]], dtype=torch.float64)
+    out = mean_l1_distance(x, ref)
+    assert out.dtype == torch.float64
+    assert out.tolist() == pytest.approx([(3 + 0 + 0.3) / 3, (3 + 2 + 1.7) / 3], rel=1e-14)
+    w = torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64)
+    out32 = mean_l1_distance(x.float(), ref.float(), w)
+    assert out32.dtype == torch.float32
+    assert out32.tolist() == pytest.approx([(3 + 0 + 0.6) / 4, (3 + 2 + 3.4) / 4], rel=1e-6)
+
+
+def test_distance_implausibility_float64_weights():
+    """float64 CEs: the draw counts become float64 weights (n/1000 is not exact in float32)."""
+    x_ref = torch.tensor([[0.0, 0.0], [4.0, 0.0], [9.0, 9.0]], dtype=torch.float64)
+    y_ref = torch.tensor([1, 1, 0])
+    cf = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
+    ip = distance_implausibility(cf, torch.tensor([1]), x_ref, y_ref, generator=torch.Generator().manual_seed(2))  # fmt: skip
+    n_b = int((torch.randint(2, (1000,), generator=torch.Generator().manual_seed(2)) == 1).sum())
+    assert ip.dtype == torch.float64
+    assert ip.item() == pytest.approx((2 * (1000 - n_b) + 4 * n_b) / 1000, rel=1e-14)
