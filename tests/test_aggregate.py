@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cftrain.aggregate import add_average_row, format_table, percent_reduction, to_latex
+from cftrain.aggregate import (
+    add_average_row,
+    format_cell,
+    format_table,
+    percent_reduction,
+    to_latex,
+)
 
 
 def frame():
@@ -127,3 +133,21 @@ def test_average_row_without_metric_column_and_latex_options():
     assert latex.splitlines()[2] == r"Data & ip \\"
     assert r"a\_1 \& 50\% & 10.0 $\pm$ 1.0$^{*}$ \\" in latex
     assert latex.count(r"\midrule") == 1 and latex.endswith("\\end{tabular}\n")
+
+
+def test_average_row_appends_with_a_fresh_index_and_the_same_columns():
+    table = pd.DataFrame({"dataset": ["a", "b"], "reduction": [10.0, 30.0], "se": [1.0, 3.0], "n_runs": [5, 3]})  # fmt: skip
+    out = add_average_row(table)
+    assert out.index.tolist() == [0, 1, 2]
+    assert out.columns.tolist() == [
+        "dataset",
+        "reduction",
+        "se",
+        "n_runs",
+    ]  # no "significant" added
+    assert out.iloc[2].tolist() == ["Avg.", 20.0, 2.0, 3]
+
+
+def test_format_cell_default_two_decimals():
+    assert format_cell(41.234, 3.1, True) == "41.23 ± 3.10*"
+    assert format_cell(-0.5, 0.25, False, decimals=1) == "-0.5 ± 0.2"
