@@ -151,3 +151,14 @@ def test_average_row_appends_with_a_fresh_index_and_the_same_columns():
 def test_format_cell_default_two_decimals():
     assert format_cell(41.234, 3.1, True) == "41.23 ± 3.10*"
     assert format_cell(-0.5, 0.25, False, decimals=1) == "-0.5 ± 0.2"
+
+
+def test_format_table_keeps_first_appearance_order_and_no_columns_name():
+    table = pd.DataFrame({
+        "dataset": ["m", "m", "c", "c"], "metric": ["validity", "cost", "validity", "cost"],
+        "reduction": [1.0, 2.0, 3.0, 4.0], "se": [0.0] * 4, "significant": [False] * 4,
+    })  # fmt: skip
+    wide = format_table(table, decimals=0)
+    assert wide.columns.tolist() == ["validity", "cost"] and wide.index.tolist() == ["m", "c"]
+    assert wide.columns.name is None
+    assert wide.loc["c", "cost"] == "4 ± 0"
