@@ -111,6 +111,7 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
         per_module[module][status] += 1
         if status in ("survived", "no tests", "suspicious"):
             survivors[module].append(name)
+    measured = ", ".join(m for m in MODULES if any(per_module[m][st] for st in STATUS_ORDER if st != "not checked")) or "none"  # fmt: skip
     lines = [
         "# Mutation testing of the method modules",
         "",
@@ -120,9 +121,11 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
         "tolerated, counted against the score) have their reason below and in",
         "`benchmarks/mutation_accepted.toml`. A module with unchecked mutants has no score.",
         "",
-        f"Command: `{command}`. A module marked *not measured* was not run: measure it with",
-        "`nice -n 10 python benchmarks/mutation.py --modules <module>` (2–15 s per mutant on 2 shared",
-        "cores). Score with the tests before issue 13: not measured (only the after-score is known).",
+        f"Last command: `{command}`; modules with results in `mutants/`: {measured}. A module marked",
+        "*not measured* was not run in this `mutants/` tree: measure it with",
+        "`nice -n 19 python benchmarks/mutation.py --modules <module>` (2–15 s per mutant on 2 shared",
+        "cores); after adding tests, re-run the survivors with `python -m mutmut run <names>` (no",
+        "PYTHONPATH). Score with the tests before issue 13: not measured (only the after-score is known).",
         "",
         "| module | mutants | killed | timeout | survived | no tests | equivalent | accepted | not checked | score |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -156,8 +159,18 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
             reason = accepted.get(name, "**not judged**")
             lines += [f"- `{name}` ({status}): {reason}", "", "  ```diff"]
             lines += [f"  {line}" for line in diff_of(name).splitlines()] + ["  ```", ""]
+    stale = sorted(n for n in accepted if statuses.get(n) not in ("survived", "no tests", "suspicious") and statuses.get(n) != "not checked")  # fmt: skip
+    if stale:
+        lines += [
+            "## Stale entries of mutation_accepted.toml",
+            "",
+            "Judged survivors that are now killed, or whose name no longer exists (mutmut numbers",
+            "mutants per function: an edit of the function renumbers them). Remove or re-key them.",
+            "",
+        ]
+        lines += [f"- `{n}` ({statuses.get(n, 'no such mutant')})" for n in stale] + [""]
     REPORT.write_text("\n".join(lines).rstrip() + "\n")
-    return "\n".join(lines[: 12 + len(MODULES)])
+    return "\n".join(lines[: 14 + len(MODULES)])
 
 
 def main() -> None:
@@ -166,7 +179,9 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
-    command = "nice -n 10 python benchmarks/mutation.py --modules " + " ".join(args.modules)
+    command = "python benchmarks/mutation.py " + (
+        "--report-only" if args.report_only else "--modules " + " ".join(args.modules)
+    )
     if not args.report_only:
         for module in args.modules:
             print(f"== {module}", flush=True)

@@ -118,3 +118,142 @@ def test_draw_pairs_and_individuals():
     assert (index[~ok] == -1).all()
     assert (predicted[index[:, 0::3]] == 0).all() and (predicted[index[:, 1::3]] == 2).all()
     assert set(index[:, 1::3].ravel()) == {0, 2, 3}  # uniform over the class: all appear
+
+
+def test_score_counterfactuals_defaults_by_hand():
+    """Defaults ip_draws = 1000, mmd_samples = 100, ℓ = 5, seed = 0, with the draws replayed from
+    a generator seeded 0 in the documented order: IP draws per target class (with replacement),
+    then per run and class the subsamples (without replacement, only above 100 samples)."""
+    pool0 = [[0.0, 0.0], [4.0, 0.0]]  # class 0: two points, so IP depends on the draws
+    pool1 = [
+        [float(i), 1.0] for i in range(101)
+    ]  # class 1: 101 points, one dropped by the subsample
+    x_ref = np.array(pool0 + pool1, dtype=np.float32)
+    y_ref = np.array([0, 0] + [1] * 101)
+    cf = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 1.0], [50.0, 1.0], [7.0, 3.0]], dtype=np.float32)
+    target = np.array([0, 0, 1, 1, 1])
+    cs = CounterfactualSet(
+        factual=np.zeros_like(cf), counterfactual=cf, target=target, factual_label=1 - target,
+        converged=np.ones(5, bool), steps=np.zeros(5, np.int32),
+        extra={"run": np.zeros(5, np.int64), "predicted": target.copy()},
+    )  # fmt: skip
+    out = score_counterfactuals(cs, x_ref, y_ref)
+
+    g = torch.Generator().manual_seed(0)
+    counts = {c: torch.bincount(torch.randint(len(p), (1000,), generator=g), minlength=len(p)).tolist() for c, p in ((0, pool0), (1, pool1))}  # fmt: skip
+    l1 = lambda a, b: sum(abs(u - v) for u, v in zip(a, b, strict=True))  # noqa: E731
+    pools = {0: pool0, 1: pool1}
+    ip = [sum(n * l1(row, p) for n, p in zip(counts[t], pools[t], strict=True)) / 1000 for row, t in zip(cf.tolist(), target, strict=True)]  # fmt: skip
+    keep = torch.randperm(101, generator=g)[:100].tolist()  # class 1 reference subsample
+    mmd0 = _mmd_hand(cf[:2].tolist(), pool0, 5.0)
+    mmd1 = _mmd_hand(cf[2:].tolist(), [pool1[i] for i in keep], 5.0)
+    assert out["ip"].iloc[0] == pytest.approx(sum(ip) / 5, rel=1e-5)
+    assert 0 < counts[0][1] < 1000  # both class-0 points drawn: IP really depends on the draws
+    assert out["ip_star"].iloc[0] == pytest.approx((max(mmd0, 0) + max(mmd1, 0)) / 2, rel=1e-6)
+    assert out["cost"].iloc[0] == pytest.approx((0 + 1 + 3 + 51 + 10) / 5)
+    assert out["validity"].iloc[0] == 1.0 and out["n_valid"].iloc[0] == 5
+    # Non-default ip_draws = 7 and mmd_samples = 2 reach the metrics (same replay, seed 3).
+    out = score_counterfactuals(cs, x_ref, y_ref, ip_draws=7, mmd_samples=2, seed=3)
+    g = torch.Generator().manual_seed(3)
+    counts = {c: torch.bincount(torch.randint(len(p), (7,), generator=g), minlength=len(p)).tolist() for c, p in ((0, pool0), (1, pool1))}  # fmt: skip
+    ip = [sum(n * l1(row, p) for n, p in zip(counts[t], pools[t], strict=True)) / 7 for row, t in zip(cf.tolist(), target, strict=True)]  # fmt: skip
+    ces1 = [cf[2 + i].tolist() for i in torch.randperm(3, generator=g)[:2].tolist()]
+    ref1 = [pool1[i] for i in torch.randperm(101, generator=g)[:2].tolist()]
+    mmd1 = _mmd_hand(ces1, ref1, 5.0)
+    assert out["ip"].iloc[0] == pytest.approx(sum(ip) / 5, rel=1e-5)
+    assert out["ip_star"].iloc[0] == pytest.approx((max(mmd0, 0) + max(mmd1, 0)) / 2, rel=1e-6)
+
+
+def test_draw_individuals_hand_indices_and_empty_test_set():
+    """Index = ⌊u·c⌋-th test sample (in index order) predicted as the factual class, u ~ U[0, 1)
+    from the generator (runs × pairs, row-major); −1 and ok = False where c = 0."""
+    predicted = np.array([2, 0, 2, 2, 0, 1, 2])
+    fc = np.array([0, 2, 3, 1, 2])  # class 3: predicted for no test sample
+    index, ok = draw_individuals(predicted, fc, 3, np.random.default_rng(5))
+    u = np.random.default_rng(5).random((3, 5))
+    members = {0: [1, 4], 1: [5], 2: [0, 2, 3, 6], 3: []}
+    for r in range(3):
+        for p, c in enumerate(fc):
+            m = members[int(c)]
+            assert ok[r, p] == bool(m)
+            assert index[r, p] == (m[int(u[r, p] * len(m))] if m else -1)
+    index, ok = draw_individuals(np.array([], dtype=np.int64), np.array([0, 1]), 2, np.random.default_rng(0))  # fmt: skip
+    assert index.tolist() == [[-1, -1], [-1, -1]] and not ok.any()
+
+
+def test_test_time_protocol_seed_pairs_and_search_settings():
+    """Pairs from default_rng(seed·1 000 003 + train_seed·101 + setting); the search runs ECCo with
+    the setting's λ_cost, η, T, the model's λ_egy, τ, mutability and box (non-default values)."""
+    from cftrain.constraints import BOTH, INCREASE
+    from cftrain.generators import ECCo
+    from cftrain.search import search_counterfactuals
+
+    assert protocol.setting_seed(2, 3, 4) == 2 * 1_000_003 + 3 * 101 + 4
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 2, generator=g) * 3
+    y = torch.randint(0, 3, (200,), generator=g)
+    model = Lin(1)
+    settings = {"seed": 4, "n_individuals": 12, "runs": 2, "lambda_cost": 0.05, "step_size": 1.5, "max_iter": 12}  # fmt: skip
+    codes = torch.tensor([INCREASE, BOTH], dtype=torch.int8)
+    lower, upper = torch.tensor([-9.0, -3.0]), torch.tensor([9.0, 3.0])
+    cs, info = protocol.test_time_counterfactuals(
+        model, x, y, 3, lambda_energy=2.0, settings=settings, setting_index=1, train_seed=7,
+        mutability=codes, lower=lower, upper=upper, tau=0.8,
+    )  # fmt: skip
+    rng = np.random.default_rng(4 * 1_000_003 + 7 * 101 + 1)
+    factual_class = rng.integers(0, 3, 12)
+    shift = rng.integers(0, 2, 12)
+    target = shift + (shift >= factual_class)
+    assert info == {"pairs": 12, "dropped": 0}
+    np.testing.assert_array_equal(cs.target, np.tile(target, 2))
+    np.testing.assert_array_equal(cs.extra["pair"], np.tile(np.arange(12), 2))
+    np.testing.assert_array_equal(cs.extra["run"], np.repeat([0, 1], 12))
+    with torch.no_grad():
+        pred = model(x).argmax(1).numpy()
+    np.testing.assert_array_equal(pred[cs.extra["test_index"]], np.tile(factual_class, 2))
+    res = search_counterfactuals(
+        model, torch.as_tensor(cs.factual), torch.as_tensor(cs.target), ECCo(lambda_cost=0.05, lambda_energy=2.0),
+        step_size=1.5, max_iter=12, tau=0.8, mutability=codes, lower=lower, upper=upper,
+    )  # fmt: skip
+    np.testing.assert_array_equal(cs.counterfactual, res.counterfactual.numpy())
+    np.testing.assert_array_equal(cs.steps, res.steps.numpy())
+    np.testing.assert_array_equal(cs.converged, res.converged.numpy())
+    assert cs.converged.any() and not cs.converged.all()
+    moved = cs.counterfactual[:, 0] - cs.factual[:, 0]
+    assert (moved >= 0).all() and (moved > 0).any()  # feature 0 may only increase
+    assert (cs.counterfactual[:, 1] == 3.0).any() and (cs.counterfactual[:, 1] == -3.0).any()
+
+
+class _TwoOfThree(nn.Module):
+    """Logits (x₀, −x₀, −10) in eval mode: class 2 is never predicted. Train mode negates them
+    (then only class 2 is predicted), so predictions made in the wrong mode show."""
+
+    def forward(self, x):
+        logits = torch.stack([x[:, 0], -x[:, 0], torch.full_like(x[:, 0], -10.0)], dim=1)
+        return -logits if self.training else logits
+
+
+def test_test_time_protocol_eval_mode_and_dropped_pairs():
+    """Pairs whose factual class the model never predicts are dropped (per run); predictions are
+    made in eval mode even when the model comes in train mode."""
+    x = torch.linspace(-2, 2, 40)[:, None].repeat(1, 2)
+    y = (x[:, 0] < 0).long()
+    model = _TwoOfThree().train()
+    settings = {"seed": 1, "n_individuals": 20, "runs": 3, "lambda_cost": 0.0, "step_size": 0.1, "max_iter": 3}  # fmt: skip
+    cs, info = protocol.test_time_counterfactuals(
+        model, x, y, 3, lambda_energy=1.0, settings=settings, setting_index=0, train_seed=2,
+        mutability=None, lower=None, upper=None, tau=0.9,
+    )  # fmt: skip
+    factual_class = np.random.default_rng(1 * 1_000_003 + 2 * 101 + 0).integers(0, 3, 20)
+    n_two = int((factual_class == 2).sum())
+    assert 0 < n_two < 20
+    assert info == {"pairs": 20, "dropped": 3 * n_two}
+    assert len(cs.target) == 3 * (20 - n_two)
+    kept = np.tile(factual_class != 2, 3)
+    np.testing.assert_array_equal(cs.extra["pair"], np.tile(np.arange(20), 3)[kept])
+    np.testing.assert_array_equal(cs.extra["run"], np.repeat(np.arange(3), 20)[kept])
+    fc = np.tile(factual_class, 3)[kept]
+    np.testing.assert_array_equal(np.where(cs.factual[:, 0] > 0, 0, 1), fc)  # eval-mode classes
+    with torch.no_grad():
+        pred_cf = model.eval()(torch.as_tensor(cs.counterfactual)).argmax(1).numpy()
+    np.testing.assert_array_equal(cs.extra["predicted"], pred_cf)

@@ -13,7 +13,9 @@ from cftrain.metrics import (
     distance_implausibility,
     divergence_implausibility,
     macro_f1,
+    mean_l1_distance,
     mmd2_unbiased,
+    predict_labels,
     validity,
 )
 
@@ -141,3 +143,117 @@ def test_accuracy_and_macro_f1():
     assert accuracy(model, x, y) == 0.75
     # class 0: tp=1, fp=1, fn=0 → 2/3; class 1: tp=2, fp=0, fn=1 → 0.8
     assert macro_f1(model, x, y, 2) == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def _mmd_loops(a, b, ell):
+    """Unbiased MMD² with plain loops (independent of cftrain.metrics)."""
+    k = lambda p, q: math.exp(-sum((u - v) ** 2 for u, v in zip(p, q, strict=True)) / (2 * ell**2))  # noqa: E731
+    m, n = len(a), len(b)
+    xx = sum(k(a[i], a[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(b[i], b[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    return xx + yy - 2 * sum(k(p, q) for p in a for q in b) / (m * n)
+
+
+class _FlipInTrain(nn.Module):
+    """FixedLinear in eval mode; reversed logits in train mode (a prediction in the wrong mode shows)."""
+
+    def forward(self, x):
+        logits = torch.stack([x[:, 0], x[:, 1]], dim=1)
+        return -logits if self.training else logits
+
+
+def test_predictions_in_eval_mode_and_mode_restored():
+    model = _FlipInTrain().train()
+    x = torch.tensor([[2.0, 1.0], [0.0, 3.0], [3.0, 0.0]])
+    assert predict_labels(model, x).tolist() == [0, 1, 0] and model.training
+    assert predict_labels(model, x, batch_size=1).tolist() == [0, 1, 0]
+    assert validity(model, x, torch.tensor([0, 0, 0], dtype=torch.int32)).tolist() == [True, False, True]  # fmt: skip
+    assert accuracy(model, x, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
+    assert model.training
+    model.eval()
+    assert predict_labels(model, x).tolist() == [0, 1, 0] and not model.training
+
+
+def test_mean_l1_distance_hand_values():
+    x = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    ref = torch.tensor([[3.0, 0.0], [0.0, 0.0]])
+    # distances: row 0 → (3, 0), row 1 → (3, 2)
+    assert mean_l1_distance(x, ref).tolist() == pytest.approx([1.5, 2.5])
+    weighted = mean_l1_distance(x, ref, torch.tensor([1.0, 3.0]), chunk_size=1)
+    assert weighted.tolist() == pytest.approx([0.75, 3 * 0.25 + 2 * 0.75])
+    assert mean_l1_distance(x[:0], ref).shape == (0,)
+
+
+def test_distance_implausibility_default_draws_and_missing_class():
+    """n_draws = 1000 with replacement from the target class, replayed from the same seed."""
+    x_ref = torch.tensor([[0.0, 0.0], [4.0, 0.0], [9.0, 9.0]])
+    y_ref = torch.tensor([1, 1, 0])
+    cf = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    ip = distance_implausibility(cf, torch.tensor([1, 1]), x_ref, y_ref, generator=torch.Generator().manual_seed(2))  # fmt: skip
+    n_b = int((torch.randint(2, (1000,), generator=torch.Generator().manual_seed(2)) == 1).sum())
+    assert 0 < n_b < 1000
+    expected = [4 * n_b / 1000, (2 * (1000 - n_b) + 4 * n_b) / 1000]  # ‖(1,1)−(4,0)‖₁ = 4
+    assert ip.tolist() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match=r"^no reference samples of target class 2$"):
+        distance_implausibility(cf, torch.tensor([1, 2]), x_ref, y_ref, generator=torch.Generator())
+
+
+def test_divergence_implausibility_defaults_and_subsample_boundary():
+    """Defaults n_samples = 100, ℓ = 5: 101 CEs of class 1 are subsampled (randperm), the 2
+    reference samples are not; at exactly n_samples nothing is drawn (later draws unchanged)."""
+    ces = torch.tensor([[float(i) / 10, 0.0] for i in range(101)])
+    ref = torch.tensor([[0.0, 1.0], [3.0, 1.0]])
+    out = divergence_implausibility(ces, torch.ones(101, dtype=torch.long), ref, torch.tensor([1, 1]), generator=torch.Generator().manual_seed(0))  # fmt: skip
+    keep = torch.randperm(101, generator=torch.Generator().manual_seed(0))[:100].tolist()
+    hand = _mmd_loops([ces[i].tolist() for i in keep], ref.tolist(), 5.0)
+    assert set(out) == {1} and out[1] == pytest.approx(max(hand, 0.0), rel=1e-9)
+    assert hand > 0
+    # n_samples = 2: class 0 has exactly 2 CEs (no draw) and 3 references (one randperm).
+    ces = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0], [7.0, 5.0]])
+    target = torch.tensor([0, 0, 1, 1, 1])
+    x_ref = torch.tensor([[0.0, 1.0], [2.0, 0.0], [4.0, 4.0], [5.0, 6.0], [9.0, 9.0]])
+    y_ref = torch.tensor([0, 0, 0, 1, 1])
+    out = divergence_implausibility(ces, target, x_ref, y_ref, n_samples=2, length_scale=1.0, generator=torch.Generator().manual_seed(3))  # fmt: skip
+    g = torch.Generator().manual_seed(3)
+    r0 = torch.randperm(3, generator=g)[:2].tolist()
+    c1 = torch.randperm(3, generator=g)[:2].tolist()
+    expected0 = _mmd_loops(ces[:2].tolist(), [x_ref[i].tolist() for i in r0], 1.0)
+    expected1 = _mmd_loops([ces[2 + i].tolist() for i in c1], x_ref[3:].tolist(), 1.0)
+    assert out[0] == pytest.approx(max(expected0, 0.0), rel=1e-9)
+    assert out[1] == pytest.approx(max(expected1, 0.0), rel=1e-9)
+
+
+def test_mmd_needs_two_samples_per_side_and_macro_f1_empty_class():
+    x = torch.tensor([[0.0], [1.0]])
+    assert math.isnan(mmd2_unbiased(x, x[:1], 1.0)) and math.isnan(mmd2_unbiased(x[:1], x, 1.0))
+    assert mmd2_unbiased(x, x + 3, 1.0) > 0  # two per side is enough
+    model = FixedLinear()
+    xs = torch.tensor([[2.0, 1.0], [0.0, 3.0], [3.0, 0.0], [1.0, 2.0]])
+    y = torch.tensor([0, 1, 1, 1])
+    # class 2: no support, never predicted → F1 0, averaged in (zero_division = 0)
+    assert macro_f1(model, xs, y, 3) == pytest.approx((2 / 3 + 0.8 + 0.0) / 3)
+
+
+def test_mean_l1_distance_dtypes_and_more_references_than_features():
+    """float64 CEs: uniform weights 1/3 in float64 (3 references, 2 features); float64 weights
+    with float32 CEs are cast to the CEs' dtype."""
+    x = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    ref = torch.tensor([[3.0, 0.0], [0.0, 0.0], [0.1, 0.2]], dtype=torch.float64)
+    out = mean_l1_distance(x, ref)
+    assert out.dtype == torch.float64
+    assert out.tolist() == pytest.approx([(3 + 0 + 0.3) / 3, (3 + 2 + 1.7) / 3], rel=1e-14)
+    w = torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64)
+    out32 = mean_l1_distance(x.float(), ref.float(), w)
+    assert out32.dtype == torch.float32
+    assert out32.tolist() == pytest.approx([(3 + 0 + 0.6) / 4, (3 + 2 + 3.4) / 4], rel=1e-6)
+
+
+def test_distance_implausibility_float64_weights():
+    """float64 CEs: the draw counts become float64 weights (n/1000 is not exact in float32)."""
+    x_ref = torch.tensor([[0.0, 0.0], [4.0, 0.0], [9.0, 9.0]], dtype=torch.float64)
+    y_ref = torch.tensor([1, 1, 0])
+    cf = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
+    ip = distance_implausibility(cf, torch.tensor([1]), x_ref, y_ref, generator=torch.Generator().manual_seed(2))  # fmt: skip
+    n_b = int((torch.randint(2, (1000,), generator=torch.Generator().manual_seed(2)) == 1).sum())
+    assert ip.dtype == torch.float64
+    assert ip.item() == pytest.approx((2 * (1000 - n_b) + 4 * n_b) / 1000, rel=1e-14)

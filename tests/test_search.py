@@ -192,3 +192,90 @@ def test_feature_space_box_with_one_bound():
     up = search_counterfactuals(model, x, target, Generic(), upper=upper, **kw).counterfactual
     assert (lo >= lower).all() and (lo > upper).any()
     assert (up <= upper).all() and (up < lower).any()
+
+
+def _zero_linear(d, k=2):
+    model = torch.nn.Linear(d, k)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+    return model
+
+
+def test_epsilon_ball_is_inclusive_at_an_exact_boundary():
+    """A zero model has zero gradient, so the iterate stays at `start`: ‖x₁ − x‖∞ = 0.25 exactly.
+    ‖x′ₜ − x‖∞ ≤ ε keeps it as the AE at ε = 0.25 (method.md §1: `<=`), not at ε just below."""
+    x = torch.tensor([[0.5, -0.5]])
+    start = x + torch.tensor([[0.25, -0.125]])  # exact in float32
+    kw = dict(max_iter=1, tau=None, start=start)
+    at = search_counterfactuals(_zero_linear(2), x, torch.tensor([1]), Generic(lambda_cost=0.0), epsilon=0.25, **kw)  # fmt: skip
+    assert torch.equal(at.counterfactual, start)
+    assert torch.equal(at.adversarial, start)
+    below = search_counterfactuals(_zero_linear(2), x, torch.tensor([1]), Generic(lambda_cost=0.0), epsilon=0.2499, **kw)  # fmt: skip
+    assert torch.equal(below.adversarial, x)
+
+
+class _NaNGradient(torch.nn.Module):
+    """Logits (2·x₁, −2·x₁ + 0·√x₀): at x₀ = 0 the gradient w.r.t. x₀ is 0·∞ = NaN."""
+
+    def forward(self, x):
+        z = 0.0 * torch.sqrt(x[:, 0])
+        return torch.stack([2.0 * x[:, 1], -2.0 * x[:, 1] + z], dim=1)
+
+
+def test_nan_gradient_component_is_replaced_by_zero():
+    """Δ = −η·g with NaN → 0 (CE.jl): the NaN feature does not move; the other takes the hand step."""
+    x = torch.tensor([[0.0, 0.25]])
+    s = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(_NaNGradient()(s), torch.tensor([1])), s)  # fmt: skip
+    assert torch.isnan(g[0, 0])  # the model really yields a NaN gradient
+    # CE gradient w.r.t. x₁ by hand: (p₀ − 0)·2 + (p₁ − 1)·(−2) = 4·p₀, p₀ = σ(2·0.25 − (−2·0.25)) = σ(1).
+    p0 = 1.0 / (1.0 + torch.exp(torch.tensor(-1.0)))
+    res = search_counterfactuals(_NaNGradient(), x, torch.tensor([1]), Generic(lambda_cost=0.0),
+                                 step_size=0.1, max_iter=1, tau=None)  # fmt: skip
+    assert res.counterfactual[0, 0].item() == 0.0
+    torch.testing.assert_close(res.counterfactual[0, 1], 0.25 - 0.1 * 4 * p0)
+
+
+class _IdentityVAE(torch.nn.Module):
+    """Deterministic stand-in: z = x, dec(z) = z, so REVISE's latent search is the box-clamped one."""
+
+    latent_dim = 3
+
+    def encode_sample(self, x, generator):
+        return x.clone()
+
+    def decode(self, z):
+        return z
+
+
+def test_revise_clamps_the_decoded_point_on_both_sides_in_the_loss_and_before_reencoding():
+    """Factual (−1.1, 1.1, 0) outside the box [−1, 1]³ on both sides; target 1 of a linear model with
+    w₀ − w₁ = (−2, 2, 1), so ∇ₓCE = p₀·(−2, 2, 1) pushes features 0 and 1 into the box.
+    Step 0: the loss sees clamp(s) = (−1, 1, 0): clamped features get zero gradient, so
+    s₁ = clamp(s₀ − η·p₀(a)·(0, 0, 1)) = (−1, 1, −η·p₀(a)), a = (−1, 1, 0) (re-encoded clamped).
+    Step 1: s₁ lies in the box (on its faces; clamp passes the gradient there), so
+    s₂ = clamp(s₁ − η·p₀(s₁)·(−2, 2, 1))."""
+    from cftrain.generators import REVISE
+
+    w = torch.tensor([[-1.0, 1.0, 0.5], [1.0, -1.0, -0.5]])
+    model = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(w)
+        model.bias.zero_()
+    x = torch.tensor([[-1.1, 1.1, 0.0]])
+    lower, upper = -torch.ones(3), torch.ones(3)
+    eta = 0.5
+
+    def p0(point):
+        logits = w @ point
+        return torch.exp(logits[0]) / torch.exp(logits).sum()
+
+    s1 = torch.tensor([-1.0, 1.0, 0.0]) - eta * p0(torch.tensor([-1.0, 1.0, 0.0])) * torch.tensor([0.0, 0.0, 1.0])  # fmt: skip
+    s2 = (s1 - eta * p0(s1) * torch.tensor([-2.0, 2.0, 1.0])).clamp(-1.0, 1.0)
+    gen = REVISE(vae=_IdentityVAE(), lambda_cost=0.0)
+    kw = dict(step_size=eta, tau=None, lower=lower, upper=upper, rng=torch.Generator().manual_seed(0))  # fmt: skip
+    one = search_counterfactuals(model, x, torch.tensor([1]), gen, max_iter=1, **kw)
+    torch.testing.assert_close(one.counterfactual[0], s1)
+    two = search_counterfactuals(model, x, torch.tensor([1]), gen, max_iter=2, **kw)
+    torch.testing.assert_close(two.counterfactual[0], s2)
+    assert (s2[:2].abs() < 1.0).all()  # step 1 moved both boundary features inside
