@@ -122,8 +122,9 @@ def test_draw_pairs_and_individuals():
 
 def test_score_counterfactuals_defaults_by_hand():
     """Defaults ip_draws = 1000, mmd_samples = 100, ℓ = 5, seed = 0, with the draws replayed from
-    a generator seeded 0 in the documented order: IP draws per target class (with replacement),
-    then per run and class the subsamples (without replacement, only above 100 samples)."""
+    generators seeded 0 in the documented order: IP draws per target class (with replacement) from
+    a torch generator, and per run and class the IP* subsamples (the first 100 of a permutation of
+    each side, CEs first) from a numpy generator."""
     pool0 = [[0.0, 0.0], [4.0, 0.0]]  # class 0: two points, so IP depends on the draws
     pool1 = [
         [float(i), 1.0] for i in range(101)
@@ -144,7 +145,9 @@ def test_score_counterfactuals_defaults_by_hand():
     l1 = lambda a, b: sum(abs(u - v) for u, v in zip(a, b, strict=True))  # noqa: E731
     pools = {0: pool0, 1: pool1}
     ip = [sum(n * l1(row, p) for n, p in zip(counts[t], pools[t], strict=True)) / 1000 for row, t in zip(cf.tolist(), target, strict=True)]  # fmt: skip
-    keep = torch.randperm(101, generator=g)[:100].tolist()  # class 1 reference subsample
+    g_np = np.random.default_rng(0)
+    g_np.permutation(2), g_np.permutation(2), g_np.permutation(3)  # class 0 sides, class 1 CEs
+    keep = g_np.permutation(101)[:100].tolist()  # class 1 reference subsample
     mmd0 = _mmd_hand(cf[:2].tolist(), pool0, 5.0)
     mmd1 = _mmd_hand(cf[2:].tolist(), [pool1[i] for i in keep], 5.0)
     assert out["ip"].iloc[0] == pytest.approx(sum(ip) / 5, rel=1e-5)
@@ -157,8 +160,10 @@ def test_score_counterfactuals_defaults_by_hand():
     g = torch.Generator().manual_seed(3)
     counts = {c: torch.bincount(torch.randint(len(p), (7,), generator=g), minlength=len(p)).tolist() for c, p in ((0, pool0), (1, pool1))}  # fmt: skip
     ip = [sum(n * l1(row, p) for n, p in zip(counts[t], pools[t], strict=True)) / 7 for row, t in zip(cf.tolist(), target, strict=True)]  # fmt: skip
-    ces1 = [cf[2 + i].tolist() for i in torch.randperm(3, generator=g)[:2].tolist()]
-    ref1 = [pool1[i] for i in torch.randperm(101, generator=g)[:2].tolist()]
+    g_np = np.random.default_rng(3)
+    g_np.permutation(2), g_np.permutation(2)  # class 0: both sides have exactly 2 rows
+    ces1 = [cf[2 + i].tolist() for i in g_np.permutation(3)[:2].tolist()]
+    ref1 = [pool1[i] for i in g_np.permutation(101)[:2].tolist()]
     mmd1 = _mmd_hand(ces1, ref1, 5.0)
     assert out["ip"].iloc[0] == pytest.approx(sum(ip) / 5, rel=1e-5)
     assert out["ip_star"].iloc[0] == pytest.approx((max(mmd0, 0) + max(mmd1, 0)) / 2, rel=1e-6)

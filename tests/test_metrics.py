@@ -199,24 +199,26 @@ def test_distance_implausibility_default_draws_and_missing_class():
 
 
 def test_divergence_implausibility_defaults_and_subsample_boundary():
-    """Defaults n_samples = 100, ℓ = 5: 101 CEs of class 1 are subsampled (randperm), the 2
-    reference samples are not; at exactly n_samples nothing is drawn (later draws unchanged)."""
+    """Defaults n_samples = 100, ℓ = 5: 101 CEs of class 1 are subsampled (the first 100 of a numpy
+    permutation); every side draws one permutation, also when it has at most n_samples rows."""
     ces = torch.tensor([[float(i) / 10, 0.0] for i in range(101)])
     ref = torch.tensor([[0.0, 1.0], [3.0, 1.0]])
-    out = divergence_implausibility(ces, torch.ones(101, dtype=torch.long), ref, torch.tensor([1, 1]), generator=torch.Generator().manual_seed(0))  # fmt: skip
-    keep = torch.randperm(101, generator=torch.Generator().manual_seed(0))[:100].tolist()
+    out = divergence_implausibility(ces, torch.ones(101, dtype=torch.long), ref, torch.tensor([1, 1]), generator=np.random.default_rng(0))  # fmt: skip
+    keep = np.random.default_rng(0).permutation(101)[:100].tolist()
     hand = _mmd_loops([ces[i].tolist() for i in keep], ref.tolist(), 5.0)
     assert set(out) == {1} and out[1] == pytest.approx(max(hand, 0.0), rel=1e-9)
     assert hand > 0
-    # n_samples = 2: class 0 has exactly 2 CEs (no draw) and 3 references (one randperm).
+    # n_samples = 2, classes in ascending order, CEs first: class 0 permutes its 2 CEs and keeps 2
+    # of its 3 references; class 1 keeps 2 of its 3 CEs and permutes its 2 references.
     ces = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0], [7.0, 5.0]])
     target = torch.tensor([0, 0, 1, 1, 1])
     x_ref = torch.tensor([[0.0, 1.0], [2.0, 0.0], [4.0, 4.0], [5.0, 6.0], [9.0, 9.0]])
     y_ref = torch.tensor([0, 0, 0, 1, 1])
-    out = divergence_implausibility(ces, target, x_ref, y_ref, n_samples=2, length_scale=1.0, generator=torch.Generator().manual_seed(3))  # fmt: skip
-    g = torch.Generator().manual_seed(3)
-    r0 = torch.randperm(3, generator=g)[:2].tolist()
-    c1 = torch.randperm(3, generator=g)[:2].tolist()
+    out = divergence_implausibility(ces, target, x_ref, y_ref, n_samples=2, length_scale=1.0, generator=np.random.default_rng(3))  # fmt: skip
+    g = np.random.default_rng(3)
+    g.permutation(2)
+    r0 = g.permutation(3)[:2].tolist()
+    c1 = g.permutation(3)[:2].tolist()
     expected0 = _mmd_loops(ces[:2].tolist(), [x_ref[i].tolist() for i in r0], 1.0)
     expected1 = _mmd_loops([ces[2 + i].tolist() for i in c1], x_ref[3:].tolist(), 1.0)
     assert out[0] == pytest.approx(max(expected0, 0.0), rel=1e-9)
