@@ -30,8 +30,9 @@ pytestmark = pytest.mark.slurm
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_SLURM = REPO / "tests" / "slurm" / "local_slurm.sh"
 PROFILES = ["--profile", "profiles/delftblue", "--profile", "profiles/slurm-test"]
-# Cheap rules that must run on the submit host (`localrule: True`), never as SLURM jobs.
-CHEAP_RULE = re.compile(r"^(all|collect|table|figure_.*)$")
+# Rules that must run on the submit host (`localrule: True`), never as SLURM jobs: the cheap ones,
+# and fetch_raw (compute nodes often have no network; it runs when no data folder is given).
+CHEAP_RULE = re.compile(r"^(all|collect|table|figure_.*|fetch_raw)$")
 # Rules the delftblue profile packs into group jobs (its `groups:` key).
 GROUPED_RULES = set(yaml.safe_load((REPO / "profiles/delftblue/config.yaml").read_text())["groups"])
 # Outputs that legitimately differ between two runs: wall-clock columns and PDF timestamps.
