@@ -262,3 +262,86 @@ def test_test_time_protocol_eval_mode_and_dropped_pairs():
     with torch.no_grad():
         pred_cf = model.eval()(torch.as_tensor(cs.counterfactual)).argmax(1).numpy()
     np.testing.assert_array_equal(cs.extra["predicted"], pred_cf)
+
+
+def test_test_time_protocol_uses_the_settings_energy_weight():
+    """λ_egy of the setting reaches ECCo: with T = 50 (φ > 0, unlike T ≤ 12 where φ ≡ 0) the result
+    equals a direct ECCo(λ_egy = 2) search and differs from λ_egy = 0."""
+    from cftrain.generators import ECCo
+    from cftrain.search import search_counterfactuals
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(150, 2, generator=g) * 3
+    y = torch.randint(0, 3, (150,), generator=g)
+    model = Lin(4)
+    settings = {**SETTINGS, "max_iter": 50, "step_size": 0.5}
+    out = {}
+    for lam in (2.0, 0.0):
+        out[lam], _ = protocol.test_time_counterfactuals(
+            model, x, y, 3, lambda_energy=lam, settings=settings, setting_index=0, train_seed=1,
+            mutability=None, lower=None, upper=None, tau=1.0,
+        )  # fmt: skip
+    cs = out[2.0]
+    res = search_counterfactuals(
+        model, torch.as_tensor(cs.factual), torch.as_tensor(cs.target), ECCo(lambda_cost=0.0, lambda_energy=2.0),
+        step_size=0.5, max_iter=50, tau=1.0,
+    )  # fmt: skip
+    np.testing.assert_array_equal(cs.counterfactual, res.counterfactual.numpy())
+    np.testing.assert_array_equal(cs.factual, out[0.0].factual)  # same pairs and individuals
+    assert not np.allclose(cs.counterfactual, out[0.0].counterfactual)
+
+
+def test_test_time_protocol_output_dtypes():
+    """The HDF5 contract's integer columns: run/pair int32, indices/labels/predictions int64,
+    also for an empty test set."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(60, 2, generator=g)
+    y = torch.randint(0, 3, (60,), generator=g)
+    cs, _ = _run(Lin(1), x, y)
+    assert cs.extra["run"].dtype == np.int32 and cs.extra["pair"].dtype == np.int32
+    assert cs.extra["test_index"].dtype == np.int64 and cs.extra["predicted"].dtype == np.int64
+    assert cs.target.dtype == np.int64
+    factual, target = draw_pairs(3, 10, np.random.default_rng(0))
+    assert factual.dtype == np.int64 and target.dtype == np.int64
+    index, ok = draw_individuals(np.array([], dtype=np.int64), np.array([0, 1]), 2, np.random.default_rng(0))  # fmt: skip
+    assert index.dtype == np.int64 and ok.dtype == bool
+
+
+class _LastColumn(nn.Module):
+    """Logits from column 3 only (w = (−1, 0, 1)): the one-hot group in columns 0–2 gets no gradient."""
+
+    def forward(self, x):
+        return x[:, 3:4] * torch.tensor([[-1.0, 0.0, 1.0]])
+
+
+def test_test_time_protocol_projects_categorical_groups_with_seeded_ties():
+    """With a projection, counterfactuals are one-hot in the group; ties (an all-zero group) are
+    broken by the setting's seeded generator, not the global torch RNG nor 'first column wins'."""
+    from cftrain.categorical import CategoricalProjection
+    from cftrain.generators import ECCo
+    from cftrain.search import search_counterfactuals
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.zeros(90, 3), torch.randn(90, 1, generator=g) * 2], dim=1)
+    y = torch.randint(0, 3, (90,), generator=g)
+    proj = CategoricalProjection([[0, 1, 2]])
+    runs = []
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        cs, _ = protocol.test_time_counterfactuals(
+            _LastColumn(), x, y, 3, lambda_energy=1.0, settings=SETTINGS, setting_index=2, train_seed=5,
+            mutability=None, lower=None, upper=None, tau=0.9, categorical=proj,
+        )  # fmt: skip
+        runs.append(cs)
+    a, b = runs
+    np.testing.assert_array_equal(a.counterfactual, b.counterfactual)
+    group = a.counterfactual[:, :3]
+    assert set(np.unique(group)) == {0.0, 1.0} and (group.sum(axis=1) == 1).all()
+    assert len(set(group.argmax(axis=1))) == 3  # ties drawn, not always the first column
+    seed = protocol.setting_seed(SETTINGS["seed"], 5, 2)
+    res = search_counterfactuals(
+        _LastColumn(), torch.as_tensor(a.factual), torch.as_tensor(a.target), ECCo(lambda_cost=0.0, lambda_energy=1.0),
+        step_size=SETTINGS["step_size"], max_iter=SETTINGS["max_iter"], tau=0.9, categorical=proj,
+        rng=torch.Generator().manual_seed(seed),
+    )  # fmt: skip
+    np.testing.assert_array_equal(a.counterfactual, res.counterfactual.numpy())
