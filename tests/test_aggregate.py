@@ -162,3 +162,25 @@ def test_format_table_keeps_first_appearance_order_and_no_columns_name():
     assert wide.columns.tolist() == ["validity", "cost"] and wide.index.tolist() == ["m", "c"]
     assert wide.columns.name is None
     assert wide.loc["c", "cost"] == "4 ± 0"
+
+
+def test_to_latex_whole_table_by_hand():
+    """The complete booktabs output: header from the index name, rules in place, a starred and an
+    unstarred cell."""
+    wide = pd.DataFrame(
+        {"ip": ["50.00 ± 1.00*", "-2.50 ± 0.25"]}, index=pd.Index(["a", "Avg."], name="dataset")
+    )
+    assert to_latex(wide) == "\n".join([
+        r"\begin{tabular}{lr}",
+        r"\toprule",
+        r"dataset & ip \\",
+        r"\midrule",
+        r"a & 50.00 $\pm$ 1.00$^{*}$ \\",
+        r"\midrule",
+        r"Avg. & -2.50 $\pm$ 0.25 \\",
+        r"\bottomrule",
+        r"\end{tabular}",
+        "",
+    ])  # fmt: skip
+    wide.index.name = None  # no index name and none given: an empty header cell
+    assert to_latex(wide, rule_before=None).splitlines()[2] == r" & ip \\"
