@@ -184,3 +184,16 @@ def test_to_latex_whole_table_by_hand():
     ])  # fmt: skip
     wide.index.name = None  # no index name and none given: an empty header cell
     assert to_latex(wide, rule_before=None).splitlines()[2] == r" & ip \\"
+
+
+def test_percent_reduction_without_finite_ratio_is_empty_with_every_column():
+    """A baseline of 0 in every run (an MMD clamped at 0) leaves no finite ratio: no row, but the
+    table keeps its columns, so the Avg. row and formatting still work on it."""
+    df = frame()
+    df = df[df["dataset"] == "a"].assign(
+        cost=lambda f: np.where(f["objective"] == "vanilla", 0.0, 1.0)
+    )
+    out = percent_reduction(df, "cost")
+    assert out.empty
+    assert list(out.columns) == ["dataset", "metric", "n_runs", "mean_ratio", "reduction", "se",
+                                 "delta_lower", "delta_upper", "significant"]  # fmt: skip
