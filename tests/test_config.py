@@ -128,7 +128,7 @@ def test_categorical_defaults_and_paper_text_overlay(config):
         0.25,
         0.01,
     )
-    assert (ev["step_size"], ev["lambda_cost"], ev["mmd_length_scale"], ev["categorical"], ev["tau"]) == (
+    assert (ev["step_size"], ev["generator"]["lambda_cost"], ev["mmd_length_scale"], ev["categorical"], ev["tau"]) == (
         0.25, 0.001, 0.5, "project_exact", 0.95,
     )  # fmt: skip
     assert paper["data"]["domain_n_std"] == 3

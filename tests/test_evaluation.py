@@ -10,6 +10,7 @@ from torch import nn
 from cftrain.evaluation import protocol
 from cftrain.evaluation.protocol import draw_individuals, draw_pairs
 from cftrain.evaluation.scores import score_counterfactuals
+from cftrain.generators import ECCo
 from cftrain.store import CounterfactualSet
 
 
@@ -67,13 +68,13 @@ class Lin(nn.Module):
         return x @ self.weight.T
 
 
-SETTINGS = {"seed": 4, "n_individuals": 25, "runs": 3, "lambda_cost": 0.0, "step_size": 0.1,
-            "max_iter": 5}  # fmt: skip
+SETTINGS = {"seed": 4, "n_individuals": 25, "runs": 3, "step_size": 0.1, "max_iter": 5}
 
 
 def _run(model, x, y):
     return protocol.test_time_counterfactuals(
-        model, x, y, 3, lambda_energy=1.0, settings=SETTINGS, setting_index=1, train_seed=7,
+        model, x, y, 3, generator=ECCo(lambda_cost=0.0, lambda_energy=1.0), settings=SETTINGS,
+        setting_index=1, train_seed=7,
         mutability=None, lower=None, upper=None, tau=0.9,
     )  # fmt: skip
 
@@ -198,11 +199,13 @@ def test_test_time_protocol_seed_pairs_and_search_settings():
     x = torch.randn(200, 2, generator=g) * 3
     y = torch.randint(0, 3, (200,), generator=g)
     model = Lin(1)
-    settings = {"seed": 4, "n_individuals": 12, "runs": 2, "lambda_cost": 0.05, "step_size": 1.5, "max_iter": 12}  # fmt: skip
+    settings = {"seed": 4, "n_individuals": 12, "runs": 2, "step_size": 1.5, "max_iter": 12}
+    generator = protocol.test_time_generator({"name": "ecco", "lambda_cost": 0.05}, 2.0)
+    assert generator == ECCo(lambda_cost=0.05, lambda_energy=2.0)  # the sweep sets λ_egy
     codes = torch.tensor([INCREASE, BOTH], dtype=torch.int8)
     lower, upper = torch.tensor([-9.0, -3.0]), torch.tensor([9.0, 3.0])
     cs, info = protocol.test_time_counterfactuals(
-        model, x, y, 3, lambda_energy=2.0, settings=settings, setting_index=1, train_seed=7,
+        model, x, y, 3, generator=generator, settings=settings, setting_index=1, train_seed=7,
         mutability=codes, lower=lower, upper=upper, tau=0.8,
     )  # fmt: skip
     rng = np.random.default_rng(4 * 1_000_003 + 7 * 101 + 1)
@@ -244,9 +247,10 @@ def test_test_time_protocol_eval_mode_and_dropped_pairs():
     x = torch.linspace(-2, 2, 40)[:, None].repeat(1, 2)
     y = (x[:, 0] < 0).long()
     model = _TwoOfThree().train()
-    settings = {"seed": 1, "n_individuals": 20, "runs": 3, "lambda_cost": 0.0, "step_size": 0.1, "max_iter": 3}  # fmt: skip
+    settings = {"seed": 1, "n_individuals": 20, "runs": 3, "step_size": 0.1, "max_iter": 3}
     cs, info = protocol.test_time_counterfactuals(
-        model, x, y, 3, lambda_energy=1.0, settings=settings, setting_index=0, train_seed=2,
+        model, x, y, 3, generator=ECCo(lambda_cost=0.0, lambda_energy=1.0), settings=settings,
+        setting_index=0, train_seed=2,
         mutability=None, lower=None, upper=None, tau=0.9,
     )  # fmt: skip
     factual_class = np.random.default_rng(1 * 1_000_003 + 2 * 101 + 0).integers(0, 3, 20)

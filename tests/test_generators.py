@@ -84,8 +84,13 @@ def test_generic_penalty_and_build_generator():
     assert isinstance(revise, REVISE) and revise.vae is vae
     assert revise.params() == {"lambda_cost": 0.2, "latent_dim": 2}
     assert build_generator("revise", vae=vae).lambda_cost == 0.001
-    with pytest.raises(ValueError, match="unknown generator"):
-        build_generator("wachter")
+    with pytest.raises(ValueError, match="unknown generator 'wachterr'"):
+        build_generator("wachterr")
+    # A spec {name, **params}: missing parameters take the class defaults, unknown ones are errors.
+    assert build_generator({"name": "ecco", "lambda_cost": 0.0}) == ECCo(0.0, 5.0)
+    assert build_generator({"name": "ecco"}, lambda_energy=1.0) == ECCo(0.001, 1.0)
+    with pytest.raises(ValueError, match=r"'generic' has no parameter\(s\) lambda_energy"):
+        build_generator({"name": "generic", "lambda_energy": 1.0})
 
 
 def test_revise_penalty_hand_value():

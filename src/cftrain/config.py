@@ -3,7 +3,10 @@
 The YAML config (config/config.yaml, schema workflow/schemas/config.schema.yaml) holds the paper
 defaults, per-dataset values and experiments. Every job asks this module for its settings, so the
 rules stay free of logic. An objective wildcard may carry the training generator:
-`full-generic` = CT trained with the Generic generator (the `generators` experiment).
+`full-generic` = CT trained with the Generic generator (the `generators` experiment); its parameters
+are those of `training.generator` when that names the same generator, else the generator's defaults.
+A generator is a config object `{name, **params}` (training.generator, evaluation.generator); a
+missing parameter takes the generator class's default (cftrain.generators).
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ from pathlib import Path
 import yaml
 
 from cftrain.categorical import EVALUATION_DEFAULT, TRAINING_DEFAULT, normalise_mode
+from cftrain.generators import GENERATORS, resolve_params, split_spec
 from cftrain.objective import OBJECTIVES
 from cftrain.search import STEP_SIZE
 from cftrain.training import TrainConfig
-
-GENERATORS = ("generic", "ecco", "revise")
 
 
 def load_config(*paths: str | Path) -> dict:
@@ -39,11 +41,24 @@ def deep_merge(base: dict, update: dict) -> dict:
     """A copy of `base` with `update` merged in recursively (mappings merge, everything else replaces)."""
     out = copy.deepcopy(base)
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if _replaces_generator(key, out.get(key), value):
+            out[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _replaces_generator(key: str, old, new) -> bool:
+    """A `generator:` mapping naming another generator replaces the old one (its parameters would
+    not fit); one naming the same generator, or none, merges like any mapping."""
+    return (
+        key == "generator"
+        and isinstance(old, dict)
+        and isinstance(new, dict)
+        and new.get("name", old.get("name")) != old.get("name")
+    )
 
 
 def parse_objective(objective: str) -> tuple[str, str | None]:
@@ -55,7 +70,7 @@ def parse_objective(objective: str) -> tuple[str, str | None]:
         )
     if generator and generator not in GENERATORS:
         raise ValueError(
-            f"unknown generator {generator!r} in {objective!r}: use one of {GENERATORS}"
+            f"unknown generator {generator!r} in {objective!r}: use one of {tuple(GENERATORS)}"
         )
     return base, generator or None
 
@@ -105,9 +120,9 @@ def _layered(config: dict, experiment: str, dataset: str) -> tuple[dict, dict]:
 
 def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: int) -> RunSpec:
     """The resolved settings of one training run."""
-    base, generator = parse_objective(objective)
+    base, suffix = parse_objective(objective)
     training, model = _layered(config, experiment, dataset)
-    gen = generator or training["generator"]
+    gen, gen_params = training_generator(training["generator"], suffix)
     train = TrainConfig(
         objective=base,
         epochs=int(training["epochs"]),
@@ -120,7 +135,7 @@ def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: 
         lambda_reg=float(training["lambda_reg"]),
         lambda_adv=float(training["lambda_adv"]),
         generator=gen,
-        generator_params=generator_params(gen, training["lambda_cost"], training["lambda_energy"]),
+        generator_params=gen_params,
         step_size=float(training.get("step_size", STEP_SIZE)),
         categorical=normalise_mode(training.get("categorical", TRAINING_DEFAULT)),
         max_iter=int(training["max_iter"]),
@@ -134,10 +149,19 @@ def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: 
     return RunSpec(experiment, dataset, objective, int(seed), train, model, protect, train.device)
 
 
-def generator_params(name: str, lambda_cost: float, lambda_energy: float) -> dict:
-    if name == "ecco":
-        return {"lambda_cost": float(lambda_cost), "lambda_energy": float(lambda_energy)}
-    return {"lambda_cost": float(lambda_cost)}
+def training_generator(spec: dict | str, suffix: str | None = None) -> tuple[str, dict]:
+    """(name, parameters) of the training generator: `training.generator`, or the objective
+    suffix's generator — with the parameters of `training.generator` when it names the same
+    generator, else with its class defaults (module docstring)."""
+    if suffix and suffix != split_spec(spec)[0]:
+        spec = {"name": suffix}
+    return resolve_params(spec)
+
+
+def evaluation_generator_spec(ev: dict) -> dict:
+    """`evaluation.generator` with every parameter resolved (class defaults filled in)."""
+    name, params = resolve_params(ev["generator"])
+    return {"name": name, **params}
 
 
 def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
@@ -149,6 +173,7 @@ def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
     if "n_individuals" in ds:
         ev["n_individuals"] = ds["n_individuals"]
     ev.setdefault("step_size", STEP_SIZE)  # one default for training and test time (§10.15)
+    ev["generator"] = evaluation_generator_spec(ev)
     ev["categorical"] = normalise_mode(ev.get("categorical", EVALUATION_DEFAULT))  # §10.17
     return ev
 

@@ -3,9 +3,13 @@
 Every function takes plain tensors and is vectorised over counterfactuals; the only Python loops are
 over target classes (at most K) and over memory-bounding chunks. All other CE metrics are meant to be
 computed on *valid* CEs only (method.md §6.2): filter with `validity` before calling them.
+`COUNTERFACTUAL_METRICS` (end of the module) is the registry the per-run scores are computed from.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -176,3 +180,73 @@ def macro_f1(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: int)
     denom = confusion.sum(dim=0).double() + confusion.sum(dim=1).double()
     f1 = torch.where(denom > 0, 2 * tp / denom.clamp(min=1), torch.zeros_like(tp))
     return float(f1.mean())
+
+
+# ---- The counterfactual metric registry (method.md §6.2) ----------------------------------------
+# `cftrain.evaluation.scores.score_counterfactuals` computes every entry of COUNTERFACTUAL_METRICS,
+# in this order, into one CSV column each (after run, n, n_valid); a metric added here lands in the
+# per-run table without any other change (docs/extending.md).
+
+
+@dataclass
+class ScoringContext:
+    """What a metric sees for one counterfactual file: tensors over all its CEs (n rows), the
+    evaluation (test) set as reference, the scoring settings and the seeded generators (`torch_rng`
+    for IP's reference draws, `numpy_rng` for IP*'s subsamples)."""
+
+    counterfactual: torch.Tensor  # (n, d)
+    factual: torch.Tensor  # (n, d)
+    target: torch.Tensor  # (n,)
+    valid: np.ndarray  # (n,) bool: predicted label == target
+    x_ref: torch.Tensor  # (N, d)
+    y_ref: torch.Tensor  # (N,)
+    ip_draws: int
+    mmd_samples: int
+    mmd_length_scale: float
+    torch_rng: torch.Generator
+    numpy_rng: np.random.Generator
+
+
+@dataclass(frozen=True)
+class CounterfactualMetric:
+    """One per-run metric. Either `per_ce(ctx) -> (n,)`, computed once for all CEs of the file and
+    averaged over each run's *valid* CEs (NaN when a run has none), or `per_run(ctx, in_run) ->
+    float` with `in_run` the (n,) bool mask of the run's CEs."""
+
+    per_ce: Callable[[ScoringContext], np.ndarray] | None = None
+    per_run: Callable[[ScoringContext, np.ndarray], float] | None = None
+
+
+def _validity_rate(ctx: ScoringContext, in_run: np.ndarray) -> float:
+    return float(ctx.valid[in_run].mean())  # over all the run's CEs, valid or not
+
+
+def _cost(ctx: ScoringContext) -> np.ndarray:
+    return cost(ctx.counterfactual, ctx.factual).numpy()
+
+
+def _ip(ctx: ScoringContext) -> np.ndarray:
+    return distance_implausibility(
+        ctx.counterfactual, ctx.target, ctx.x_ref, ctx.y_ref, n_draws=ctx.ip_draws,
+        generator=ctx.torch_rng,
+    ).numpy()  # fmt: skip
+
+
+def _ip_star(ctx: ScoringContext, in_run: np.ndarray) -> float:
+    """IP* per target class of the run's valid CEs (NaN where a side has < 2 samples), averaged
+    over the classes."""
+    ok = torch.as_tensor(in_run & ctx.valid)
+    per_class = divergence_implausibility(
+        ctx.counterfactual[ok], ctx.target[ok], ctx.x_ref, ctx.y_ref, n_samples=ctx.mmd_samples,
+        length_scale=ctx.mmd_length_scale, generator=ctx.numpy_rng,
+    )  # fmt: skip
+    values = [v for v in per_class.values() if not np.isnan(v)]
+    return float(np.mean(values)) if values else np.nan
+
+
+COUNTERFACTUAL_METRICS: dict[str, CounterfactualMetric] = {
+    "validity": CounterfactualMetric(per_run=_validity_rate),
+    "cost": CounterfactualMetric(per_ce=_cost),
+    "ip": CounterfactualMetric(per_ce=_ip),
+    "ip_star": CounterfactualMetric(per_run=_ip_star),
+}

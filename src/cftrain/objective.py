@@ -12,12 +12,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Objectives of the ablation (method.md §1): which terms are on, and whether CEs are generated.
-OBJECTIVES = {
-    "vanilla": {"div": False, "reg": False, "adv": False},
-    "full": {"div": True, "reg": True, "adv": True},
-    "energy": {"div": True, "reg": True, "adv": False},
-    "adversarial": {"div": False, "reg": False, "adv": True},
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective of the ablation (method.md §1): which CT terms are on (CEs are generated when
+    any is), and its short name and colour in the figures (method.md §8)."""
+
+    div: bool
+    reg: bool
+    adv: bool
+    label: str
+    colour: str
+
+
+# The objective registry: a name here is accepted by the config, the `{objective}` wildcard and the
+# plots (cftrain.validation, cftrain.workflow.objective_pattern, cftrain.plots.common).
+OBJECTIVES: dict[str, Objective] = {
+    "vanilla": Objective(div=False, reg=False, adv=False, label="BL", colour="tab:gray"),
+    "full": Objective(div=True, reg=True, adv=True, label="CT", colour="tab:red"),
+    "energy": Objective(div=True, reg=True, adv=False, label="CD", colour="tab:green"),
+    "adversarial": Objective(div=False, reg=False, adv=True, label="AR", colour="tab:blue"),
 }
 
 
@@ -37,9 +51,7 @@ class LossWeights:
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}: use one of {sorted(OBJECTIVES)}")
         on = OBJECTIVES[objective]
-        return cls(
-            clf, div if on["div"] else 0.0, reg if on["reg"] else 0.0, adv if on["adv"] else 0.0
-        )
+        return cls(clf, div if on.div else 0.0, reg if on.reg else 0.0, adv if on.adv else 0.0)
 
     @property
     def needs_counterfactuals(self) -> bool:

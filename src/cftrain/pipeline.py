@@ -24,7 +24,7 @@ from cftrain.config import raw_data_sources
 from cftrain.datasets import prepare_dataset, read_dataset, write_dataset
 from cftrain.datasets.fetch import fetch_raw
 from cftrain.datasets.raw import RAW_FILES
-from cftrain.evaluation.protocol import test_time_counterfactuals
+from cftrain.evaluation.protocol import test_time_counterfactuals, test_time_generator
 from cftrain.io import atomic_path, save_torch_atomic, write_text_atomic
 from cftrain.modelio import load_model, save_model
 from cftrain.models import build_model
@@ -168,9 +168,15 @@ def train_vae_step(data: str, output: str, params: dict) -> None:
 
 
 def counterfactuals_step(
-    spec: dict, settings: dict, data: str, model_path: str, outputs: list[str]
+    spec: dict,
+    settings: dict,
+    data: str,
+    model_path: str,
+    outputs: list[str],
+    vae: str | None = None,
 ) -> None:
-    """Test-time counterfactuals of one model, one file per test-time energy weight."""
+    """Test-time counterfactuals of one model, one file per test-time energy weight, searched with
+    `settings["generator"]` (a VAE file for a generator that needs one)."""
     ds = read_dataset(data)
     device = spec.get("device", "cpu")
     model = load_model(model_path, device)
@@ -179,17 +185,20 @@ def counterfactuals_step(
     mode = settings["categorical"]  # resolved by cftrain.config.evaluation_settings
     categorical = build_projection(mode, ds.feature_names, ds.categorical_groups)
     weights = settings["lambda_energy"]
+    vae_model = load_vae(vae) if vae else None
     if len(weights) != len(outputs):
         raise ValueError(f"{len(outputs)} outputs for {len(weights)} test-time energy weights")
     for index, (lam, out) in enumerate(zip(weights, outputs, strict=True)):
+        generator = test_time_generator(settings["generator"], lam, vae=vae_model)
         cs, info = test_time_counterfactuals(
-            model, x, y, ds.n_classes, lambda_energy=lam, settings=settings, setting_index=index,
+            model, x, y, ds.n_classes, generator=generator, settings=settings, setting_index=index,
             train_seed=spec["seed"], mutability=mutability, lower=lower, upper=upper, tau=float(settings["tau"]),
             categorical=categorical,
         )  # fmt: skip
         cs.attrs = {
-            "generator": "ecco", "dataset": spec["dataset"], "objective": spec["objective"], "seed": int(spec["seed"]),
-            "experiment": spec["experiment"], "lambda_energy": float(lam), "lambda_cost": float(settings["lambda_cost"]),
+            "generator": generator.name, **generator.params(), "dataset": spec["dataset"],
+            "objective": spec["objective"], "seed": int(spec["seed"]), "experiment": spec["experiment"],
+            "lambda_energy": float(lam),
             "step_size": float(settings["step_size"]), "max_iter": int(settings["max_iter"]), "tau": float(settings["tau"]),
             "runs": int(settings["runs"]), "n_individuals": int(settings["n_individuals"]), "dropped_pairs": info["dropped"],
             "categorical": mode,
@@ -336,10 +345,12 @@ def table_step(
     name: str, inputs: list[str], datasets: list[str], csv_out: str, tex_out: str
 ) -> None:
     """Build one paper table from the collected tidy CSVs."""
-    from cftrain import tables
+    from importlib import import_module
+
+    from cftrain.tables import write_table
+    from cftrain.workflow import TABLES
 
     frame = pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True)
-    builder = {"main": tables.main_table, "validity": tables.validity_table, "costs": tables.costs_table,
-               "ig": tables.ig_table}[name]  # fmt: skip
-    tidy, display = builder(frame, datasets)
-    tables.write_table(tidy, display, csv_out, tex_out)
+    module, func = TABLES[name]["builder"].split(":")
+    tidy, display = getattr(import_module(module), func)(frame, datasets)
+    write_table(tidy, display, csv_out, tex_out)

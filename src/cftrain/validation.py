@@ -4,7 +4,10 @@ Snakemake's `validate()` stops at the first JSON-Schema error and prints the sch
 `check_config` runs the same schema (Draft 2020-12), collects all errors, rewrites each as
 `config key 'training.epochs': -3 is less than the minimum of 1`, and adds the checks the schema
 cannot express: experiment datasets need a `datasets:` entry, experiment override sections may only
-hold keys of the section they override. A missing raw-data folder is no error: the workflow
+hold keys of the section they override, every resolved generator has only its own parameters, and
+a test-time generator without an energy term gets exactly one `evaluation.lambda_energy` value.
+The schema's name lists (datasets, objectives, generators and each generator's parameters) are
+filled in from the registries (`registry_schema`), so the static YAML schema types no names. A missing raw-data folder is no error: the workflow
 fetches missing raw files (cftrain.datasets.fetch). Config keys
 that become path components (experiment and dataset names) are restricted to `^[a-z][a-z0-9_]*$`
 by the schema, so no output path can leave `results/`.
@@ -19,6 +22,8 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+
+from cftrain.objective import OBJECTIVES
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 # Keys of a `datasets:` entry that the training resolution reads (cftrain.config._layered), so an
@@ -39,6 +44,54 @@ class ConfigError(ValueError):
 def load_schema(path: str | os.PathLike | None = None) -> dict:
     with open(path or SCHEMA) as f:
         return yaml.safe_load(f)
+
+
+_PARAMETER_TYPES = {
+    float: {"type": "number", "minimum": 0},  # generator weights are non-negative
+    int: {"type": "integer"},
+    bool: {"type": "boolean"},
+    str: {"type": "string"},
+}
+
+
+def _parameter_schema(field) -> dict:
+    """JSON schema of one generator parameter: `metadata["schema"]`, else by its type."""
+    if "schema" in field.metadata:
+        return dict(field.metadata["schema"])
+    kind = {"float": float, "int": int, "bool": bool, "str": str}.get(field.type, field.type)
+    return dict(_PARAMETER_TYPES.get(kind, {}))
+
+
+def registry_schema(schema: dict) -> dict:
+    """A copy of `schema` with the names filled in from the registries: dataset names, objective
+    pattern, generator names and, per generator, the parameters it accepts."""
+    from cftrain.datasets.registry import DATASETS
+    from cftrain.generators import GENERATORS
+    from cftrain.workflow import objective_pattern
+
+    schema = copy.deepcopy(schema)
+    defs = schema["$defs"]
+    defs["dataset_name"]["enum"] = list(DATASETS)
+    defs["generator_name"]["enum"] = list(GENERATORS)
+    defs["objective"]["pattern"] = f"^{objective_pattern()}$"
+    defs["objective"]["description"] = (
+        f"an objective ({', '.join(OBJECTIVES)}), optionally suffixed -<generator> "
+        f"({', '.join(GENERATORS)}), the training generator"
+    )
+    defs["generator"]["allOf"] = [
+        {
+            "if": {"required": ["name"], "properties": {"name": {"const": name}}},
+            "then": {
+                "properties": {
+                    "name": {},
+                    **{k: _parameter_schema(f) for k, f in cls.parameters().items()},
+                },
+                "additionalProperties": False,
+            },
+        }
+        for name, cls in GENERATORS.items()
+    ]
+    return schema
 
 
 def key_path(parts) -> str:
@@ -110,6 +163,7 @@ def _partial(schema: dict, section: dict) -> dict:
     sub = {k: v for k, v in copy.deepcopy(section).items() if k not in ("required", "default")}
     for prop in sub.get("properties", {}).values():
         prop.pop("default", None)
+        prop.pop("required", None)  # a generator override may leave out its name (same generator)
     return {"$schema": schema.get("$schema"), "$defs": schema.get("$defs", {}), **sub}
 
 
@@ -180,18 +234,60 @@ def cross_field_problems(config: dict, schema: dict) -> list[str]:
     return problems
 
 
+def generator_problems(config: dict) -> list[str]:
+    """The resolved training and test-time generators of every experiment (and dataset) have only
+    their own parameters, and a test-time generator without an energy term gets one sweep value.
+    One message per problem, naming the experiments it occurs in. Call on a config without schema
+    problems (resolving needs a well-formed config)."""
+    from cftrain.config import _layered, deep_merge
+    from cftrain.generators import GENERATORS, generator_class, resolve_params
+
+    found: dict[str, list[str]] = {}
+    for name, exp in config["experiments"].items():
+        specs = [("training", _layered(config, name, d)[0]["generator"]) for d in exp["datasets"]]
+        ev = deep_merge(config["evaluation"], exp.get("evaluation", {}))
+        specs.append(("evaluation", ev["generator"]))
+        for key, spec in specs:
+            try:
+                resolve_params(spec)
+            except ValueError as err:
+                found.setdefault(f"config key '{key}.generator': {err}", []).append(name)
+        gen = ev["generator"].get("name")
+        if gen not in GENERATORS:
+            continue
+        has_energy = "lambda_energy" in generator_class(gen).parameters()
+        if has_energy and "lambda_energy" in ev["generator"]:
+            message = (
+                "config key 'evaluation.generator.lambda_energy': set by the test-time sweep "
+                "'evaluation.lambda_energy', not here"
+            )
+            found.setdefault(message, []).append(name)
+        elif not has_energy and len(ev["lambda_energy"]) != 1:
+            message = (
+                f"config key 'evaluation.lambda_energy': test-time generator {gen!r} has no energy "
+                f"term, so the sweep must hold exactly one value (got {len(ev['lambda_energy'])})"
+            )
+            found.setdefault(message, []).append(name)
+    return [
+        f"{message} (experiments: {_names(dict.fromkeys(names))})"
+        for message, names in found.items()
+    ]
+
+
 def check_config(config: dict, schema: str | os.PathLike | dict | None = None) -> dict:
     """Validate `config`; raise one ConfigError listing every problem, else return `config`.
 
     `schema` is the schema file (default: workflow/schemas/config.schema.yaml of this repository)
     or an already loaded schema.
     """
-    schema = schema if isinstance(schema, dict) else load_schema(schema)
+    schema = registry_schema(schema if isinstance(schema, dict) else load_schema(schema))
     if not isinstance(config, dict):
         raise ConfigError([f"config must be a mapping, got {type(config).__name__}"])
     problems = _non_plain(config)
     if not problems:  # the schema validator assumes plain values
         problems = schema_problems(config, schema) + cross_field_problems(config, schema)
+        if not problems:  # resolving needs a well-formed config
+            problems = generator_problems(config)
     if problems:
         raise ConfigError(problems)
     return config

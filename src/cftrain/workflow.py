@@ -6,41 +6,72 @@ objectives it is drawn from, so the quick config produces every artifact with le
 
 from __future__ import annotations
 
-from cftrain.config import energy_tag, evaluation_settings, experiment_section, targets
+import re
+
+from cftrain.config import (
+    energy_tag,
+    evaluation_settings,
+    experiment_section,
+    parse_objective,
+    run_spec,
+    targets,
+)
 from cftrain.datasets.registry import REAL
+from cftrain.generators import GENERATORS
+from cftrain.objective import OBJECTIVES
 
 MODEL = "results/models/{experiment}/{dataset}/{objective}/seed{seed}"
 CF = "results/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}"
 EVAL = "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}"
 EXAMPLES = "results/examples/{experiment}/{dataset}/{objective}/seed{seed}"
 
-# name → (experiment, datasets (None: all of the experiment's), objectives, per-model inputs);
-# "real_only": drawn from the experiment's real-world datasets only (Fig. 4, method.md §8).
+# The figure registry: name → (experiment, datasets (None: all of the experiment's), objectives,
+# per-model inputs, renderer "module:function" with signature (inputs, outputs)); "real_only": drawn
+# from the experiment's real-world datasets only (Fig. 4, method.md §8). A figure is a default
+# target when the config has what it is drawn from; figures.smk makes one rule per entry.
 FIGURES: dict[str, dict] = {
     "poc": {"experiment": "poc", "datasets": ["lin_sep"], "objectives": ["vanilla", "full"],
-            "inputs": ["surface", "examples/poc_free", "examples/poc_protected"]},
+            "inputs": ["surface", "examples/poc_free", "examples/poc_protected"],
+        "renderer": "cftrain.plots.poc:poc"},
     "mnist_ce": {"experiment": "mutability", "datasets": ["mnist"], "objectives": ["vanilla", "full"],
-                 "inputs": ["examples/digit"]},
+                 "inputs": ["examples/digit"],
+        "renderer": "cftrain.plots.mnist:mnist_ce"},
     "mnist_ig": {"experiment": "mutability", "datasets": ["mnist"], "objectives": ["vanilla", "full"],
-                 "inputs": ["ig_maps"]},
+                 "inputs": ["ig_maps"],
+        "renderer": "cftrain.plots.mnist:mnist_ig"},
     "robustness": {"experiment": "ablation", "datasets": None, "real_only": True,
-                   "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/performance"]},
+                   "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/performance"],
+        "renderer": "cftrain.plots.performance:robustness"},
     "ablation": {"experiment": "ablation", "datasets": None,
-                 "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/counterfactual_metrics"]},
+                 "objectives": ["vanilla", "adversarial", "energy", "full"], "inputs": ["table/counterfactual_metrics"],
+        "renderer": "cftrain.plots.performance:ablation"},
     "mnist_grid_vanilla": {"experiment": "main", "datasets": ["mnist"], "objectives": ["vanilla"],
-                           "inputs": ["examples/grid"]},
-    "mnist_grid_ct": {"experiment": "main", "datasets": ["mnist"], "objectives": ["full"], "inputs": ["examples/grid"]},
+                           "inputs": ["examples/grid"],
+        "renderer": "cftrain.plots.mnist:mnist_grid_vanilla"},
+    "mnist_grid_ct": {"experiment": "main", "datasets": ["mnist"], "objectives": ["full"], "inputs": ["examples/grid"],
+        "renderer": "cftrain.plots.mnist:mnist_grid_ct"},
     "moons_ce_examples": {"experiment": "main", "datasets": ["moons"], "objectives": ["vanilla", "full"],
-                          "inputs": ["surface", "cf_last"]},
+                          "inputs": ["surface", "cf_last"],
+        "renderer": "cftrain.plots.moons:moons_ce_examples"},
     "moons_plausibility": {"experiment": "generators", "datasets": ["moons"], "objectives": None,
-                           "inputs": ["table/counterfactual_metrics"]},
+                           "inputs": ["table/counterfactual_metrics"],
+        "renderer": "cftrain.plots.generators:moons_plausibility"},
     "moons_val_accuracy": {"experiment": "generators", "datasets": ["moons"], "objectives": None,
-                           "inputs": ["table/training_logs"]},
+                           "inputs": ["table/training_logs"],
+        "renderer": "cftrain.plots.generators:moons_val_accuracy"},
     "mnist_grids_generators": {"experiment": "generators", "datasets": ["mnist"],
-                               "objectives": ["full-generic", "full-ecco", "full-revise"], "inputs": ["examples/grid"]},
+                               "objectives": ["full-generic", "full-ecco", "full-revise"], "inputs": ["examples/grid"],
+        "renderer": "cftrain.plots.generators:mnist_grids_generators"},
 }  # fmt: skip
 
-TABLES = {"main": "main", "validity": "main", "costs": "main", "ig": "mutability"}
+# The table registry: name → experiment it is built from, the collected table it reads and its
+# builder "module:function" with signature (frame, datasets) -> (tidy, display) (cftrain.tables).
+TABLES: dict[str, dict] = {
+    "main": {"experiment": "main", "input": "counterfactual_metrics", "builder": "cftrain.tables:main_table"},
+    "validity": {"experiment": "main", "input": "counterfactual_metrics", "builder": "cftrain.tables:validity_table"},
+    "costs": {"experiment": "main", "input": "counterfactual_metrics", "builder": "cftrain.tables:costs_table"},
+    "ig": {"experiment": "mutability", "input": "ig_rounds", "builder": "cftrain.tables:ig_table"},
+}  # fmt: skip
 COLLECTED = ("counterfactual_metrics", "performance", "ig_rounds", "training_logs")
 
 
@@ -123,20 +154,18 @@ def figure_inputs(config: dict, name: str) -> list[str]:
 
 
 def table_wanted(config: dict, name: str) -> bool:
-    exp = config["experiments"].get(TABLES[name])
+    exp = config["experiments"].get(TABLES[name]["experiment"])
     if not exp or not {"vanilla", "full"} <= set(exp["objectives"]):
         return False
     if name == "ig":
-        return bool(evaluation_settings(config, TABLES[name], exp["datasets"][0])["ig"])
+        return bool(
+            evaluation_settings(config, TABLES[name]["experiment"], exp["datasets"][0])["ig"]
+        )
     return True
 
 
 def table_inputs(config: dict, name: str) -> list[str]:
-    return (
-        ["results/tables/ig_rounds.csv"]
-        if name == "ig"
-        else ["results/tables/counterfactual_metrics.csv"]
-    )
+    return [f"results/tables/{TABLES[name]['input']}.csv"]
 
 
 def example_peers(config: dict, wildcards) -> list[str]:
@@ -160,9 +189,23 @@ def all_targets(config: dict) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def needs_vae(config: dict, objective: str) -> bool:
-    return objective.endswith("-revise") or (
-        objective != "vanilla"
-        and "-" not in objective
-        and config["training"]["generator"] == "revise"
-    )
+def objective_pattern() -> str:
+    """Regex of the `{objective}` wildcard: an objective of the registry, optionally suffixed with
+    a registered generator (`full-generic`)."""
+    objectives = "|".join(map(re.escape, OBJECTIVES))
+    generators = "|".join(map(re.escape, GENERATORS))
+    return rf"({objectives})(-({generators}))?"
+
+
+def needs_vae(config: dict, experiment: str, dataset: str, objective: str) -> bool:
+    """Whether training this model searches CEs with a generator that needs a VAE."""
+    on = OBJECTIVES[parse_objective(objective)[0]]
+    if not (on.div or on.reg or on.adv):
+        return False  # no CEs are generated
+    return GENERATORS[run_spec(config, experiment, dataset, objective, 0).train.generator].needs_vae
+
+
+def evaluation_needs_vae(config: dict, experiment: str, dataset: str) -> bool:
+    """Whether the test-time generator of this experiment needs a VAE."""
+    name = evaluation_settings(config, experiment, dataset)["generator"]["name"]
+    return GENERATORS[name].needs_vae

@@ -13,7 +13,7 @@ raw_cache = cfg.raw_data_sources(config)["cache"].rstrip("/")
 wildcard_constraints:
     experiment="|".join(config["experiments"]),
     dataset="|".join(config["datasets"]),
-    objective=r"(vanilla|full|energy|adversarial)(-(generic|ecco|revise))?",
+    objective=wf.objective_pattern(),
     seed=r"\d+",
     collected="|".join(wf.COLLECTED),
     table="|".join(wf.TABLES),
@@ -34,6 +34,12 @@ def eval_settings(wc):
 
 
 def vae_input(wc):
-    if wf.needs_vae(config, wc.objective):
+    if wf.needs_vae(config, wc.experiment, wc.dataset, wc.objective):
+        return f"results/vae/{wc.dataset}.pt"
+    return []
+
+
+def evaluation_vae_input(wc):
+    if wf.evaluation_needs_vae(config, wc.experiment, wc.dataset):
         return f"results/vae/{wc.dataset}.pt"
     return []

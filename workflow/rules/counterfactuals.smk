@@ -2,6 +2,7 @@ rule counterfactuals:
     input:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
+        vae=evaluation_vae_input,
     output:
         expand(
             "results/counterfactuals/{{experiment}}/{{dataset}}/{{objective}}/seed{{seed}}/{tag}.h5",

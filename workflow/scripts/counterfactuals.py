@@ -7,4 +7,5 @@ with job_logging(snakemake.log[0], snakemake.threads):
         data=snakemake.input.data,
         model_path=snakemake.input.model,
         outputs=list(snakemake.output),
+        vae=snakemake.input.vae or None,
     )

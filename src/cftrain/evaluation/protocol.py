@@ -4,9 +4,15 @@ Per evaluation setting (one test-time λ_egy): factual/target class pairs are dr
 bootstrap run each pair gets a test sample that the model predicts as the factual class (with
 replacement). The draws use generators seeded from (evaluation seed, training seed, setting) only,
 never from the model, so vanilla and CT models are evaluated on identical pairs (and on the same
-uniform draws mapped to their own candidate sets). All runs are searched as one batch (ECCo,
-λ_cost 0, η 0.1, T 50, τ_eval), with the categorical groups projected as the original's test-time
-searches did (`settings["categorical"]`, method.md §10.17; ties drawn from the setting's seed).
+uniform draws mapped to their own candidate sets). All runs are searched as one batch with the
+test-time generator (`evaluation.generator`, default ECCo with λ_cost 0; η 0.1, T 50, τ_eval), with
+the categorical groups projected as the original's test-time searches did (`settings["categorical"]`,
+method.md §10.17; ties drawn from the setting's seed).
+
+The test-time settings sweep `evaluation.lambda_energy`: a generator with an energy term
+(`lambda_energy` parameter, ECCo) gets each value in turn; a generator without one (Generic, REVISE,
+Wachter) would repeat the same search, so the config must then hold exactly one value
+(cftrain.validation), which only names the setting (file tag `egy<value>`, table column).
 """
 
 from __future__ import annotations
@@ -16,9 +22,18 @@ import torch
 from torch import nn
 
 from cftrain.categorical import CategoricalProjection
-from cftrain.generators import ECCo
+from cftrain.generators import Generator, build_generator, generator_class, split_spec
 from cftrain.search import search_counterfactuals
 from cftrain.store import CounterfactualSet
+
+
+def test_time_generator(spec: dict | str, lambda_energy: float, vae=None) -> Generator:
+    """The generator of one test-time setting: `spec` ({name, **params}) with the setting's energy
+    weight when the generator has an energy term (module docstring)."""
+    name, params = split_spec(spec)
+    if "lambda_energy" in generator_class(name).parameters():
+        params["lambda_energy"] = float(lambda_energy)
+    return build_generator({"name": name, **params}, vae=vae)
 
 
 def setting_seed(eval_seed: int, train_seed: int, setting_index: int) -> int:
@@ -62,7 +77,7 @@ def test_time_counterfactuals(
     y_test: torch.Tensor,
     n_classes: int,
     *,
-    lambda_energy: float,
+    generator: Generator,
     settings: dict,
     setting_index: int,
     train_seed: int,
@@ -87,12 +102,11 @@ def test_time_counterfactuals(
     flat = index.reshape(-1)[keep]
     target = np.tile(target_class, runs)[keep]
     factual = x_test[torch.as_tensor(flat, device=x_test.device)]
-    generator = ECCo(lambda_cost=float(settings["lambda_cost"]), lambda_energy=float(lambda_energy))
     result = search_counterfactuals(
         model, factual, torch.as_tensor(target, device=x_test.device), generator,
         step_size=float(settings["step_size"]), max_iter=int(settings["max_iter"]), tau=tau,
         mutability=mutability, lower=lower, upper=upper, categorical=categorical,
-        rng=torch.Generator().manual_seed(seed) if categorical else None,
+        rng=torch.Generator().manual_seed(seed) if categorical or generator.latent else None,
     )  # fmt: skip
     with torch.no_grad():
         predicted_cf = model(result.counterfactual).argmax(dim=1).cpu().numpy()

@@ -1,23 +1,107 @@
-"""Counterfactual generators of method.md §3, one per module, all on `cftrain.search`."""
+"""Counterfactual generators of method.md §3, one per module, all on `cftrain.search`.
+
+`GENERATORS` maps a config name to its class. A module of this package that defines a generator
+registers it with `@register`; the package imports every one of its modules, so a new generator is
+one new file (docs/extending.md). Everything that lists generator names (the config schema, the
+objective wildcard, plot labels) reads this registry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Mapping
 
 from cftrain.generators.base import Generator
-from cftrain.generators.ecco import ECCo, energy_schedule
-from cftrain.generators.generic import Generic
-from cftrain.generators.revise import REVISE
 
-__all__ = ["ECCo", "Generator", "Generic", "REVISE", "energy_schedule", "build_generator"]
+GENERATORS: dict[str, type[Generator]] = {}
 
 
-def build_generator(
-    name: str, *, lambda_cost: float = 0.001, lambda_energy: float = 5.0, vae=None
-) -> Generator:
-    """Build a generator by config name (`generic`, `ecco`, `revise`)."""
-    if name == "generic":
-        return Generic(lambda_cost=lambda_cost)
-    if name == "ecco":
-        return ECCo(lambda_cost=lambda_cost, lambda_energy=lambda_energy)
-    if name == "revise":
+def register(cls: type[Generator]) -> type[Generator]:
+    """Class decorator: add a generator (a dataclass subclass of `Generator`) to `GENERATORS`."""
+    if not (isinstance(cls, type) and issubclass(cls, Generator)):
+        raise TypeError(f"{cls!r} is not a Generator subclass")
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"generator {cls.__name__} must be a dataclass (its fields are its params)")
+    if cls.name in GENERATORS and GENERATORS[cls.name] is not cls:
+        raise ValueError(f"generator name {cls.name!r} is already registered")
+    GENERATORS[cls.name] = cls
+    return cls
+
+
+def generator_class(name: str) -> type[Generator]:
+    try:
+        return GENERATORS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown generator {name!r}: use one of {', '.join(GENERATORS)}"
+        ) from None
+
+
+def split_spec(spec: str | Mapping) -> tuple[str, dict]:
+    """`"ecco"` or `{"name": "ecco", **params}` → ("ecco", params)."""
+    if isinstance(spec, str):
+        return spec, {}
+    params = dict(spec)
+    if "name" not in params:
+        raise ValueError(f"generator spec {dict(spec)!r} has no 'name'")
+    return str(params.pop("name")), params
+
+
+def resolve_params(spec: str | Mapping, **overrides) -> tuple[str, dict]:
+    """(name, every config parameter): the class defaults updated by the spec and `overrides`.
+
+    An unknown parameter name is an error naming it and the allowed ones.
+    """
+    name, params = split_spec(spec)
+    cls = generator_class(name)
+    params.update(overrides)
+    allowed = cls.parameters()
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"generator {name!r} has no parameter(s) {', '.join(unknown)} "
+            f"(allowed: {', '.join(allowed)})"
+        )
+    return name, {**cls.defaults(), **{k: _coerce(allowed[k], v) for k, v in params.items()}}
+
+
+def _coerce(field: dataclasses.Field, value):
+    """YAML writes 5 for 5.0: a float parameter is stored as float (HDF5 attributes, run specs)."""
+    if field.type in (float, "float") and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def build_generator(spec: str | Mapping, vae=None, **overrides) -> Generator:
+    """Build a generator from its config name or spec `{name, **params}`; missing parameters take
+    the class defaults. A generator with `needs_vae` needs the trained `vae`."""
+    name, params = resolve_params(spec, **overrides)
+    cls = GENERATORS[name]
+    if cls.needs_vae:
         if vae is None:
-            raise ValueError("generator 'revise' needs a trained VAE (results/vae/<dataset>.pt)")
-        return REVISE(vae=vae, lambda_cost=lambda_cost)
-    raise ValueError(f"unknown generator {name!r}: use one of generic, ecco, revise")
+            raise ValueError(f"generator {name!r} needs a trained VAE (results/vae/<dataset>.pt)")
+        return cls(vae=vae, **params)
+    return cls(**params)
+
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+from cftrain.generators.ecco import ECCo, energy_schedule  # noqa: E402
+from cftrain.generators.generic import Generic  # noqa: E402
+from cftrain.generators.revise import REVISE  # noqa: E402
+
+__all__ = [
+    "ECCo",
+    "GENERATORS",
+    "Generator",
+    "Generic",
+    "REVISE",
+    "build_generator",
+    "energy_schedule",
+    "generator_class",
+    "register",
+    "resolve_params",
+]

@@ -1,6 +1,16 @@
-"""The generator interface shared by all searches (method.md §3, "Common search")."""
+"""The generator interface shared by all searches (method.md §3, "Common search").
+
+A generator is a dataclass: its fields are its parameters, their defaults are the generator's
+defaults (the one place they live), and the config may set any of them by name
+(`training.generator: {name: ecco, lambda_cost: 0.001}`). Class attributes describe it to the
+rest of the workflow: `name` (config and objective-suffix name), `label` and `colour` (plots),
+`needs_vae` (the workflow trains a VAE for it), `latent` (the search runs in latent space).
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
 
 import torch
 
@@ -10,10 +20,15 @@ class Generator:
 
     Subclasses implement `penalty(x_cf, factual, logits, target, step, max_iter) -> (n,)` in feature
     space; latent-space generators also set `latent = True` and implement `encode`/`decode`.
+    Fields marked `metadata={"config": False}` (REVISE's `vae`) are objects the job passes in,
+    not config parameters.
     """
 
-    latent: bool = False
-    name: str = "base"
+    name: ClassVar[str] = "base"
+    label: ClassVar[str] = "base"
+    colour: ClassVar[str | None] = None
+    latent: ClassVar[bool] = False
+    needs_vae: ClassVar[bool] = False
 
     def penalty(
         self,
@@ -26,9 +41,21 @@ class Generator:
     ) -> torch.Tensor:
         raise NotImplementedError
 
+    @classmethod
+    def parameters(cls) -> dict[str, dataclasses.Field]:
+        """The config parameters {name: field} (dataclass fields without `config: False`)."""
+        return {
+            f.name: f for f in dataclasses.fields(cls) if f.metadata.get("config", True) and f.init
+        }
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """{parameter: default} of the config parameters."""
+        return {name: f.default for name, f in cls.parameters().items()}
+
     def params(self) -> dict:
-        """Parameters stored with every counterfactual file."""
-        return {}
+        """Parameters stored with every counterfactual file (HDF5 attributes)."""
+        return {name: getattr(self, name) for name in self.parameters()}
 
 
 def l1_distance(x_cf: torch.Tensor, factual: torch.Tensor) -> torch.Tensor:

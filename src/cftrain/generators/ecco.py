@@ -7,9 +7,11 @@ pen_egy(x′) = φ(t)·(E + r·E²), E = −M(x′)[y⁺], r = 1e-3, φ(t) = a·
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from cftrain.generators import register
 from cftrain.generators.base import Generator, l1_distance
 
 ENERGY_RIDGE = 1e-3
@@ -24,13 +26,17 @@ def energy_schedule(step: int, max_iter: int) -> float:
     return a * (b + step + 1) ** -0.9
 
 
+@register
 @dataclass
 class ECCo(Generator):
     """Penalties [ℓ1 distance, energy] with weights (lambda_cost=0.001, lambda_energy=5.0)."""
 
+    name: ClassVar[str] = "ecco"
+    label: ClassVar[str] = "ECCo"
+    colour: ClassVar[str] = "tab:red"
+
     lambda_cost: float = 0.001
     lambda_energy: float = 5.0
-    name: str = "ecco"
 
     def penalty(self, x_cf, factual, logits, target, step, max_iter) -> torch.Tensor:
         out = self.lambda_cost * l1_distance(x_cf, factual) if self.lambda_cost else 0.0
@@ -41,6 +47,3 @@ class ECCo(Generator):
         if isinstance(out, float):
             return torch.zeros(x_cf.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         return out
-
-    def params(self) -> dict:
-        return {"lambda_cost": self.lambda_cost, "lambda_energy": self.lambda_energy}

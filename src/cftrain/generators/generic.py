@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from cftrain.generators import register
 from cftrain.generators.base import Generator, l1_distance
 
 
+@register
 @dataclass
 class Generic(Generator):
     """Penalty λ_cost·‖x′ − x‖₁. Args: lambda_cost (default 0.001)."""
 
+    name: ClassVar[str] = "generic"
+    label: ClassVar[str] = "Generic"
+    colour: ClassVar[str] = "tab:purple"
+
     lambda_cost: float = 0.001
-    name: str = "generic"
 
     def penalty(self, x_cf, factual, logits, target, step, max_iter) -> torch.Tensor:
         return self.lambda_cost * l1_distance(x_cf, factual)
-
-    def params(self) -> dict:
-        return {"lambda_cost": self.lambda_cost}

@@ -7,21 +7,28 @@ in latent space.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
+from cftrain.generators import register
 from cftrain.generators.base import Generator, l1_distance
 
 
+@register
 @dataclass
 class REVISE(Generator):
     """Latent-space search with penalty λ_cost·‖dec(z) − x‖₁ (lambda_cost=0.001)."""
 
-    vae: torch.nn.Module = None
+    name: ClassVar[str] = "revise"
+    label: ClassVar[str] = "REVISE"
+    colour: ClassVar[str] = "tab:brown"
+    latent: ClassVar[bool] = True
+    needs_vae: ClassVar[bool] = True
+
+    vae: torch.nn.Module = field(default=None, metadata={"config": False})
     lambda_cost: float = 0.001
-    name: str = "revise"
-    latent: bool = True
 
     def penalty(self, x_cf, factual, logits, target, step, max_iter) -> torch.Tensor:
         return self.lambda_cost * l1_distance(x_cf, factual)
@@ -33,4 +40,4 @@ class REVISE(Generator):
         return self.vae.decode(z)
 
     def params(self) -> dict:
-        return {"lambda_cost": self.lambda_cost, "latent_dim": int(self.vae.latent_dim)}
+        return {**super().params(), "latent_dim": int(self.vae.latent_dim)}

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
-# figure name → "module:function"; every function has the signature (inputs, outputs).
-RENDERERS = {
-    "poc": "cftrain.plots.poc:poc",
-    "mnist_ce": "cftrain.plots.mnist:mnist_ce",
-    "mnist_ig": "cftrain.plots.mnist:mnist_ig",
-    "robustness": "cftrain.plots.performance:robustness",
-    "ablation": "cftrain.plots.performance:ablation",
-    "mnist_grid_vanilla": "cftrain.plots.mnist:mnist_grid_vanilla",
-    "mnist_grid_ct": "cftrain.plots.mnist:mnist_grid_ct",
-    "moons_ce_examples": "cftrain.plots.moons:moons_ce_examples",
-    "moons_plausibility": "cftrain.plots.generators:moons_plausibility",
-    "moons_val_accuracy": "cftrain.plots.generators:moons_val_accuracy",
-    "mnist_grids_generators": "cftrain.plots.generators:mnist_grids_generators",
-}
+from cftrain.workflow import FIGURES
+
+# figure name → "module:function", from the figure registry (cftrain.workflow.FIGURES); every
+# function has the signature (inputs, outputs).
+RENDERERS = {name: spec["renderer"] for name, spec in FIGURES.items()}
 
 
 def render(name: str, inputs: list[str], outputs: list[str]) -> None:

@@ -13,33 +13,29 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from cftrain.datasets.registry import LABELS  # noqa: E402
+from cftrain.generators import GENERATORS  # noqa: E402
 from cftrain.io import atomic_path  # noqa: E402
+from cftrain.objective import OBJECTIVES  # noqa: E402
 from cftrain.store import CounterfactualSet, read_counterfactuals  # noqa: E402
 
-# The paper's short names (method.md §8 Figs. 4–5 and the update slides).
-OBJECTIVE_LABELS = {
-    "vanilla": "BL",
-    "adversarial": "AR",
-    "energy": "CD",
-    "full": "CT",
-    "full-generic": "CT (Generic)",
-    "full-ecco": "CT (ECCo)",
-    "full-revise": "CT (REVISE)",
-}
-# Fixed colours per objective so every figure draws BL/AR/CD/CT the same way.
-OBJECTIVE_COLOURS = {
-    "vanilla": "tab:gray",
-    "adversarial": "tab:blue",
-    "energy": "tab:green",
-    "full": "tab:red",
-    "full-generic": "tab:purple",
-    "full-ecco": "tab:red",
-    "full-revise": "tab:brown",
-}
-DATASET_LABELS = {
-    "lin_sep": "Lin. Sep.", "circles": "Circles", "moons": "Moons", "over": "Overlapping",
-    "adult": "Adult", "cali": "California", "credit": "Credit", "gmsc": "GMSC", "mnist": "MNIST",
-}  # fmt: skip
+
+def _objective_names() -> tuple[dict[str, str], dict[str, str]]:
+    """Labels and colours of every objective wildcard, derived from the objective and generator
+    registries: `full` → "CT", `full-generic` → "CT (Generic)" in the generator's colour."""
+    labels = {name: spec.label for name, spec in OBJECTIVES.items()}
+    colours = {name: spec.colour for name, spec in OBJECTIVES.items()}
+    for base, spec in OBJECTIVES.items():
+        for name, generator in GENERATORS.items():
+            labels[f"{base}-{name}"] = f"{spec.label} ({generator.label})"
+            colours[f"{base}-{name}"] = generator.colour or spec.colour
+    return labels, colours
+
+
+# The paper's short names (method.md §8 Figs. 4–5 and the update slides) and fixed colours, so
+# every figure draws BL/AR/CD/CT the same way.
+OBJECTIVE_LABELS, OBJECTIVE_COLOURS = _objective_names()
+DATASET_LABELS = LABELS  # display names, in the paper's order (cftrain.datasets.registry)
 
 
 def objective_label(objective: str) -> str:
