@@ -269,9 +269,8 @@ def test_test_time_protocol_eval_mode_and_dropped_pairs():
 
 
 def test_test_time_protocol_uses_the_settings_energy_weight():
-    """λ_egy of the setting reaches ECCo: with T = 50 (φ > 0, unlike T ≤ 12 where φ ≡ 0) the result
+    """λ_egy of the setting reaches ECCo (test_time_generator): with T = 50 (φ > 0, unlike T ≤ 12 where φ ≡ 0) the result
     equals a direct ECCo(λ_egy = 2) search and differs from λ_egy = 0."""
-    from cftrain.generators import ECCo
     from cftrain.search import search_counterfactuals
 
     g = torch.Generator().manual_seed(3)
@@ -282,7 +281,8 @@ def test_test_time_protocol_uses_the_settings_energy_weight():
     out = {}
     for lam in (2.0, 0.0):
         out[lam], _ = protocol.test_time_counterfactuals(
-            model, x, y, 3, lambda_energy=lam, settings=settings, setting_index=0, train_seed=1,
+            model, x, y, 3, generator=protocol.test_time_generator({"name": "ecco", "lambda_cost": 0.0}, lam),
+            settings=settings, setting_index=0, train_seed=1,
             mutability=None, lower=None, upper=None, tau=1.0,
         )  # fmt: skip
     cs = out[2.0]
@@ -322,7 +322,6 @@ def test_test_time_protocol_projects_categorical_groups_with_seeded_ties():
     """With a projection, counterfactuals are one-hot in the group; ties (an all-zero group) are
     broken by the setting's seeded generator, not the global torch RNG nor 'first column wins'."""
     from cftrain.categorical import CategoricalProjection
-    from cftrain.generators import ECCo
     from cftrain.search import search_counterfactuals
 
     g = torch.Generator().manual_seed(0)
@@ -333,7 +332,8 @@ def test_test_time_protocol_projects_categorical_groups_with_seeded_ties():
     for global_seed in (0, 1):
         torch.manual_seed(global_seed)
         cs, _ = protocol.test_time_counterfactuals(
-            _LastColumn(), x, y, 3, lambda_energy=1.0, settings=SETTINGS, setting_index=2, train_seed=5,
+            _LastColumn(), x, y, 3, generator=ECCo(lambda_cost=0.0, lambda_energy=1.0), settings=SETTINGS,
+            setting_index=2, train_seed=5,
             mutability=None, lower=None, upper=None, tau=0.9, categorical=proj,
         )  # fmt: skip
         runs.append(cs)
