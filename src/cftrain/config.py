@@ -153,6 +153,63 @@ def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
     return ev
 
 
+def _floats(values) -> list[float]:
+    return [float(v) for v in values]
+
+
+#: What each evaluation step reads (method.md §6), with its type. A rule's params hold exactly
+#: these keys, so changing a setting re-runs only the steps that read it.
+STAGE_SETTINGS: dict[str, dict] = {
+    "search": {"n_individuals": int, "runs": int, "lambda_energy": _floats, "lambda_cost": float,
+               "step_size": float, "max_iter": int, "tau": float, "categorical": str, "seed": int},
+    "scoring": {"ip_draws": int, "mmd_samples": int, "mmd_length_scale": float, "seed": int},
+    "attack": {"robustness": bool, "eps_max": float, "eps_count": int, "pgd_steps": int,
+               "pgd_alpha": float, "seed": int},
+    "attribution": {"ig_rounds": int, "ig_samples": int, "ig_steps": int, "seed": int},
+}  # fmt: skip
+
+
+def stage_settings(config: dict, stage: str, experiment: str, dataset: str) -> dict:
+    """The resolved evaluation settings one stage reads (a key of STAGE_SETTINGS), typed."""
+    ev = evaluation_settings(config, experiment, dataset)
+    return {key: kind(ev[key]) for key, kind in STAGE_SETTINGS[stage].items()}
+
+
+def search_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Test-time counterfactual search (method.md §6.1)."""
+    return stage_settings(config, "search", experiment, dataset)
+
+
+def scoring_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Counterfactual metrics (method.md §6.2: IP, IP*)."""
+    return stage_settings(config, "scoring", experiment, dataset)
+
+
+def attack_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Clean and FGSM/PGD robust performance (method.md §6.2 "Predictive performance")."""
+    return stage_settings(config, "attack", experiment, dataset)
+
+
+def attribution_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Integrated gradients on the protected features (method.md §6.2)."""
+    return stage_settings(config, "attribution", experiment, dataset)
+
+
+def run_identity(
+    config: dict, experiment: str, dataset: str, objective: str, seed: int | str
+) -> dict:
+    """Which run a job belongs to, for steps that only tag rows, seed draws or pick constraints."""
+    parse_objective(objective)
+    return {
+        "experiment": experiment,
+        "dataset": dataset,
+        "objective": objective,
+        "seed": int(seed),
+        "protect": bool(experiment_section(config, experiment).get("protect", False)),
+        "device": str(config.get("device", "cpu")),
+    }
+
+
 def targets(config: dict) -> list[tuple[str, str, str, int]]:
     """Every (experiment, dataset, objective, seed) the config asks for, in a stable order."""
     out = []

@@ -3,14 +3,11 @@ rule counterfactuals:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        expand(
-            "results/counterfactuals/{{experiment}}/{{dataset}}/{{objective}}/seed{{seed}}/{tag}.h5",
-            tag=wf.energy_tags(config),
-        ),
+        expand(paths.COUNTERFACTUALS, tag=wf.energy_tags(config), allow_missing=True),
     log:
-        "results/logs/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("counterfactuals"),
     benchmark:
-        "results/benchmarks/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+        paths.benchmark("counterfactuals")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -19,7 +16,7 @@ rule counterfactuals:
         runtime=grow(60),
         slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
-        settings=eval_settings,
+        spec=run_identity,
+        settings=search_settings,
     script:
         "../scripts/counterfactuals.py"

@@ -1,15 +1,15 @@
+# Counterfactual metrics and model performance are separate jobs: an attack setting (e.g. PGD
+# steps) must not re-score the counterfactuals, nor a scoring setting re-run the attacks.
 rule evaluate:
     input:
         data=rules.prepare_data.output[0],
-        model=rules.train.output.model,
         counterfactuals=rules.counterfactuals.output,
     output:
-        metrics="results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/counterfactual_metrics.csv",
-        performance="results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/performance.csv",
+        paths.COUNTERFACTUAL_METRICS,
     log:
-        "results/logs/evaluate/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("evaluate"),
     benchmark:
-        "results/benchmarks/evaluate/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+        paths.benchmark("evaluate")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -18,10 +18,34 @@ rule evaluate:
         runtime=grow(60),
         slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
-        settings=eval_settings,
+        spec=run_identity,
+        settings=scoring_settings,
     script:
         "../scripts/evaluate.py"
+
+
+rule performance:
+    input:
+        data=rules.prepare_data.output[0],
+        model=rules.train.output.model,
+    output:
+        paths.PERFORMANCE,
+    log:
+        paths.log("performance"),
+    benchmark:
+        paths.benchmark("performance")
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow(8000),
+        runtime=grow(60),
+        slurm_partition=lambda wc: partition_for(wc.dataset),
+    params:
+        spec=run_identity,
+        settings=attack_settings,
+    script:
+        "../scripts/performance.py"
 
 
 rule attributions:
@@ -29,11 +53,11 @@ rule attributions:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/ig.csv",
+        paths.IG,
     log:
-        "results/logs/attributions/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("attributions"),
     benchmark:
-        "results/benchmarks/attributions/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+        paths.benchmark("attributions")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -42,8 +66,8 @@ rule attributions:
         runtime=grow(60),
         slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
-        settings=eval_settings,
+        spec=run_identity,
+        settings=attribution_settings,
     script:
         "../scripts/attributions.py"
 
@@ -53,9 +77,9 @@ rule decision_surface:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/decision_surface.h5",
+        paths.DECISION_SURFACE,
     log:
-        "results/logs/decision_surface/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("decision_surface"),
     conda:
         "../../envs/cftrain.yaml"
     resources:
@@ -71,9 +95,9 @@ rule ig_maps:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/ig_maps.h5",
+        paths.IG_MAPS,
     log:
-        "results/logs/ig_maps/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("ig_maps"),
     conda:
         "../../envs/cftrain.yaml"
     resources:
@@ -92,9 +116,9 @@ rule examples:
         model=rules.train.output.model,
         peers=lambda wc: wf.example_peers(config, wc),
     output:
-        "results/examples/{experiment}/{dataset}/{objective}/seed{seed}/{kind}.h5",
+        paths.EXAMPLES,
     log:
-        "results/logs/examples/{experiment}/{dataset}/{objective}/seed{seed}/{kind}.log",
+        paths.log("examples", f"{paths.RUN}/{{kind}}"),
     conda:
         "../../envs/cftrain.yaml"
     resources:
@@ -102,7 +126,7 @@ rule examples:
         runtime=grow(60),
         slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
+        spec=run_identity,
     script:
         "../scripts/examples.py"
 
@@ -112,13 +136,13 @@ rule collect:
         lambda wc: wf.per_model(config, wc.collected),
     output:
         report(
-            "results/tables/{collected}.csv",
+            paths.named(paths.TABLE_CSV, "collected"),
             caption="../report/collected.rst",
             category="Tables",
             subcategory="Tidy per-run results",
         ),
     log:
-        "results/logs/tables/{collected}.log",
+        paths.log("tables", "{collected}"),
     localrule: True
     conda:
         "../../envs/cftrain.yaml"
@@ -131,14 +155,14 @@ rule table:
         lambda wc: wf.table_inputs(config, wc.table),
     output:
         csv=report(
-            "results/tables/{table}.csv",
+            paths.named(paths.TABLE_CSV, "table"),
             caption="../report/table.rst",
             category="Tables",
             subcategory="Paper tables",
         ),
-        tex="results/tables/{table}.tex",
+        tex=paths.named(paths.TABLE_TEX, "table"),
     log:
-        "results/logs/tables/{table}.log",
+        paths.log("tables", "{table}"),
     localrule: True
     conda:
         "../../envs/cftrain.yaml"

@@ -9,13 +9,13 @@ for figure_name in wf.FIGURES:
             lambda wc, name=figure_name: wf.figure_inputs(config, name),
         output:
             png=report(
-                f"results/figures/{figure_name}.png",
+                paths.FIGURE_PNG.format(name=figure_name),
                 caption=f"../report/{figure_name}.rst",
                 category="Figures",
             ),
-            pdf=f"results/figures/{figure_name}.pdf",
+            pdf=paths.FIGURE_PDF.format(name=figure_name),
         log:
-            f"results/logs/figures/{figure_name}.log",
+            paths.log("figures", figure_name),
         localrule: True
         conda:
             "../../envs/cftrain.yaml"

@@ -1,0 +1,10 @@
+from cftrain.pipeline import job_logging, performance_step
+
+with job_logging(snakemake.log[0], snakemake.threads):
+    performance_step(
+        snakemake.params.spec,
+        snakemake.params.settings,
+        data=snakemake.input.data,
+        model_path=snakemake.input.model,
+        output=snakemake.output[0],
+    )
