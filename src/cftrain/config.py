@@ -186,8 +186,10 @@ def scoring_settings(config: dict, experiment: str, dataset: str) -> dict:
 
 
 def attack_settings(config: dict, experiment: str, dataset: str) -> dict:
-    """Clean and FGSM/PGD robust performance (method.md §6.2 "Predictive performance")."""
-    return stage_settings(config, "attack", experiment, dataset)
+    """Clean and FGSM/PGD robust performance (method.md §6.2 "Predictive performance"). Without
+    `robustness` only the clean rows are computed and no attack setting is read, so none is given."""
+    settings = stage_settings(config, "attack", experiment, dataset)
+    return settings if settings["robustness"] else {"robustness": False}
 
 
 def attribution_settings(config: dict, experiment: str, dataset: str) -> dict:

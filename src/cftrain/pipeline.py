@@ -269,11 +269,10 @@ def performance_step(spec: dict, settings: dict, data: str, model_path: str, out
     ds = read_dataset(data)
     model = load_model(model_path, spec.get("device", "cpu"))
     x, y = tensors(ds, "test", spec.get("device", "cpu"))
+    attack = {k: v for k, v in settings.items() if k != "robustness"}  # none without robustness
     table = model_performance(
-        model, x, y, ds.n_classes, robustness=bool(settings["robustness"]), eps_max=float(settings["eps_max"]),
-        eps_count=int(settings["eps_count"]), pgd_steps=int(settings["pgd_steps"]),
-        pgd_alpha=float(settings["pgd_alpha"]), seed=int(settings["seed"]),
-    )  # fmt: skip
+        model, x, y, ds.n_classes, robustness=bool(settings["robustness"]), **attack
+    )
     with atomic_path(output) as tmp:
         _tag(table, spec).to_csv(tmp, index=False)
     log.info("test accuracy %.4f", table["accuracy"].iloc[0])
