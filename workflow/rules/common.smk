@@ -6,7 +6,7 @@ import cftrain.paths as paths
 import cftrain.workflow as wf
 import cftrain.evaluation.examples as ex
 from cftrain.datasets.raw import RAW_FILES
-from cftrain.resources import MAX_GPU_RUNTIME_MIN, device_resources, grow, partition_for
+from cftrain.resources import MAX_GPU_RUNTIME_MIN, device_resources, grow
 
 raw_cache = cfg.raw_data_sources(config)["cache"].rstrip("/")
 

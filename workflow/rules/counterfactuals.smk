@@ -14,7 +14,6 @@ rule counterfactuals:
     resources:
         mem_mb=grow(4000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_identity,
         settings=search_settings,

@@ -16,7 +16,6 @@ rule evaluate:
     resources:
         mem_mb=grow(8000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_identity,
         settings=scoring_settings,
@@ -40,7 +39,6 @@ rule performance:
     resources:
         mem_mb=grow(8000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_identity,
         settings=attack_settings,
@@ -64,7 +62,6 @@ rule attributions:
     resources:
         mem_mb=grow(8000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_identity,
         settings=attribution_settings,
@@ -85,7 +82,6 @@ rule decision_surface:
     resources:
         mem_mb=grow(2000),
         runtime=grow(15),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     script:
         "../scripts/decision_surface.py"
 
@@ -103,7 +99,6 @@ rule ig_maps:
     resources:
         mem_mb=grow(4000),
         runtime=grow(30),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         seed=lambda wc: config["evaluation"]["seed"],
     script:
@@ -124,49 +119,7 @@ rule examples:
     resources:
         mem_mb=grow(4000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         spec=run_identity,
     script:
         "../scripts/examples.py"
-
-
-rule collect:
-    input:
-        lambda wc: wf.per_model(config, wc.collected),
-    output:
-        report(
-            paths.named(paths.TABLE_CSV, "collected"),
-            caption="../report/collected.rst",
-            category="Tables",
-            subcategory="Tidy per-run results",
-        ),
-    log:
-        paths.log("tables", "{collected}"),
-    localrule: True
-    conda:
-        "../../envs/cftrain.yaml"
-    script:
-        "../scripts/collect_csv.py"
-
-
-rule table:
-    input:
-        lambda wc: wf.table_inputs(config, wc.table),
-    output:
-        csv=report(
-            paths.named(paths.TABLE_CSV, "table"),
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="Paper tables",
-        ),
-        tex=paths.named(paths.TABLE_TEX, "table"),
-    log:
-        paths.log("tables", "{table}"),
-    localrule: True
-    conda:
-        "../../envs/cftrain.yaml"
-    params:
-        datasets=lambda wc: list(config["datasets"]),
-    script:
-        "../scripts/table.py"

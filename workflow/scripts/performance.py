@@ -1,4 +1,5 @@
-from cftrain.pipeline import job_logging, performance_step
+from cftrain.steps.common import job_logging
+from cftrain.steps.evaluate import performance_step
 
 with job_logging(snakemake.log[0], snakemake.threads):
     performance_step(
