@@ -9,7 +9,8 @@ import pytest
 import yaml
 from helpers import REPO, copy_repo, run_snakemake
 
-from cftrain.config import deep_merge, load_config, raw_input
+from cftrain.config import deep_merge, load_config
+from cftrain.datasets.sources import raw_input
 from cftrain.validation import ConfigError, check_config, key_path
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

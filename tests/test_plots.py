@@ -13,7 +13,7 @@ import cftrain.workflow as wf
 from cftrain.datasets import write_dataset
 from cftrain.datasets.container import DatasetSplits
 from cftrain.plots import RENDERERS, render
-from cftrain.store import CounterfactualSet, write_counterfactuals
+from cftrain.store import CounterfactualSet, write_counterfactuals, write_ig_maps, write_surface
 
 RNG = np.random.default_rng(0)
 EXPERIMENTS = ["ablation", "generators"]
@@ -48,10 +48,7 @@ def _store(path, factual, target, objective="full", **attrs):
 def _surface(path, w):
     gx, gy = np.meshgrid(np.linspace(-2, 2, 40), np.linspace(-2, 2, 40))
     p1 = 1 / (1 + np.exp(-(w[0] * gx + w[1] * gy)))
-    with h5py.File(path, "w") as f:
-        f["x"], f["y"] = gx.astype(np.float32), gy.astype(np.float32)
-        f["probability"] = np.stack([1 - p1, p1], axis=-1).astype(np.float32)
-        f.attrs["format"] = "cftrain.surface/1"
+    write_surface(path, gx, gy, np.stack([1 - p1, p1], axis=-1))
     return str(path)
 
 
@@ -110,8 +107,7 @@ def inputs_for(name: str, tmp) -> list[str]:
         data = _dataset(tmp / "m.h5", 784, n=20, n_classes=10)
         paths = []
         for o in ("vanilla", "full"):
-            with h5py.File(tmp / f"ig_{o}.h5", "w") as f:
-                f["maps"] = RNG.random((10, 784)).astype(np.float32)
+            write_ig_maps(tmp / f"ig_{o}.h5", RNG.random((10, 784)), "mnist")
             paths.append(str(tmp / f"ig_{o}.h5"))
         return [data, *paths]
     if name in ("mnist_grid_vanilla", "mnist_grid_ct"):

@@ -222,7 +222,7 @@ def test_test_time_generator_from_config(tmp_path):
     """A non-ECCo test-time generator changes the `generator` attribute and the counterfactuals."""
     from cftrain.datasets import prepare_dataset, write_dataset
     from cftrain.modelio import save_model
-    from cftrain.pipeline import counterfactuals_step
+    from cftrain.steps.counterfactuals import counterfactuals_step
     from cftrain.store import read_counterfactuals
 
     ds = prepare_dataset("moons", seed=1, n_train=200, n_val=20, n_test=100)

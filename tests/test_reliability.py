@@ -23,10 +23,12 @@ from cftrain.datasets import prepare_dataset, read_dataset, write_dataset
 from cftrain.io import atomic_path
 from cftrain.modelio import load_model, save_model
 from cftrain.models import build_model
-from cftrain.pipeline import job_logging, load_vae, train_step
+from cftrain.steps.common import job_logging
+from cftrain.steps.train import load_vae, train_step
 from cftrain.store import (
     CounterfactualSet,
     read_counterfactuals,
+    read_ig_maps,
     read_surface,
     write_counterfactuals,
 )
@@ -71,7 +73,7 @@ def test_truncated_hdf5_names_the_file(tmp_path, reader, keep):
         read(bad)
 
 
-@pytest.mark.parametrize("reader", [read_counterfactuals, read_dataset, read_surface])
+@pytest.mark.parametrize("reader", [read_counterfactuals, read_dataset, read_surface, read_ig_maps])
 def test_foreign_hdf5_names_file_and_format(tmp_path, reader):
     path = tmp_path / "foreign.h5"
     with h5py.File(path, "w") as f:

@@ -25,6 +25,8 @@ import yaml
 from conftest import SECOND_RUN
 from helpers import copy_repo, shared_data_dir, skip_or_fail
 
+from cftrain.resources import size_class
+
 pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -254,6 +256,15 @@ def test_quick_config_on_slurm_matches_local_run(local_slurm, quick_run, tmp_pat
     assert set(records) == set(slurm_jobs)
     assert {state for _, state in records.values()} == {"COMPLETED"}
     assert {partition for partition, _ in records.values()} <= {"compute", "memory", "gpu-a100"}
+    # The profile's mapping of needs to partitions (CPU config): search/evaluation jobs of a large
+    # dataset (cftrain.resources.size_class) on `memory`, every other job on `compute`.
+    for job_id, jobs in slurm_jobs.items():
+        large = any(
+            rule in GROUPED_RULES
+            and size_class(re.search(r"dataset=(\w+)", wc).group(1)) == "large"
+            for rule, wc in jobs
+        )
+        assert records[job_id][0] == ("memory" if large else "compute"), (job_id, jobs)
 
     compared = _compare_results(slurm_dir, local_dir)
     assert any(name.endswith(".h5") for name in compared)

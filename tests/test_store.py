@@ -4,7 +4,15 @@ import h5py
 import numpy as np
 import pytest
 
-from cftrain.store import CounterfactualSet, read_counterfactuals, write_counterfactuals
+from cftrain.store import (
+    CounterfactualSet,
+    read_counterfactuals,
+    read_ig_maps,
+    read_surface,
+    write_counterfactuals,
+    write_ig_maps,
+    write_surface,
+)
 
 
 def _set(n=50, d=4):
@@ -103,3 +111,22 @@ def test_reader_failure_paths(tmp_path, change, message):
 def test_reader_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="counterfactual file"):
         read_counterfactuals(tmp_path / "nope.h5")
+
+
+def test_surface_and_ig_maps_round_trip(tmp_path):
+    """The figure inputs' writers and readers live together and agree (float32, validated)."""
+    gx, gy = np.meshgrid(np.linspace(0, 1, 4), np.linspace(-1, 0, 4))
+    prob = np.stack([gx, 1 - gx], axis=-1)
+    write_surface(tmp_path / "s.h5", gx, gy, prob)
+    rx, ry, rp = read_surface(tmp_path / "s.h5")
+    assert rx.dtype == ry.dtype == rp.dtype == np.float32
+    np.testing.assert_array_equal(rp, prob.astype(np.float32))
+    np.testing.assert_array_equal(ry, gy.astype(np.float32))
+    maps = np.arange(6, dtype=np.float64).reshape(2, 3) / 5
+    write_ig_maps(tmp_path / "ig.h5", maps, "mnist")
+    np.testing.assert_array_equal(read_ig_maps(tmp_path / "ig.h5"), maps.astype(np.float32))
+    with h5py.File(tmp_path / "ig.h5", "r") as f:
+        assert f.attrs["dataset"] == "mnist"
+    write_ig_maps(tmp_path / "flat.h5", maps.ravel(), "mnist")
+    with pytest.raises(ValueError, match=r"flat\.h5: maps have shape \(6,\)"):
+        read_ig_maps(tmp_path / "flat.h5")

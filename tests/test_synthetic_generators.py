@@ -190,7 +190,8 @@ def test_fit_on_train_is_the_training_split_only():
 def test_config_switch_reaches_prepare_dataset():
     from pathlib import Path
 
-    from cftrain.config import data_params, load_config
+    from cftrain.config import load_config
+    from cftrain.datasets.sources import data_params
 
     config = load_config(Path(__file__).resolve().parents[1] / "config" / "config.yaml")
     assert "fit_on" not in config["data"]  # unset = prepare_dataset's default, the train pool

@@ -12,7 +12,6 @@ missing parameter takes the generator class's default (cftrain.generators).
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +177,65 @@ def evaluation_settings(config: dict, experiment: str, dataset: str) -> dict:
     return ev
 
 
+def _floats(values) -> list[float]:
+    return [float(v) for v in values]
+
+
+#: What each evaluation step reads (method.md §6), with its type. A rule's params hold exactly
+#: these keys, so changing a setting re-runs only the steps that read it.
+STAGE_SETTINGS: dict[str, dict] = {
+    "search": {"n_individuals": int, "runs": int, "lambda_energy": _floats, "generator": dict,
+               "step_size": float, "max_iter": int, "tau": float, "categorical": str, "seed": int},
+    "scoring": {"ip_draws": int, "mmd_samples": int, "mmd_length_scale": float, "seed": int},
+    "attack": {"robustness": bool, "eps_max": float, "eps_count": int, "pgd_steps": int,
+               "pgd_alpha": float, "seed": int},
+    "attribution": {"ig_rounds": int, "ig_samples": int, "ig_steps": int, "seed": int},
+}  # fmt: skip
+
+
+def stage_settings(config: dict, stage: str, experiment: str, dataset: str) -> dict:
+    """The resolved evaluation settings one stage reads (a key of STAGE_SETTINGS), typed."""
+    ev = evaluation_settings(config, experiment, dataset)
+    return {key: kind(ev[key]) for key, kind in STAGE_SETTINGS[stage].items()}
+
+
+def search_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Test-time counterfactual search (method.md §6.1)."""
+    return stage_settings(config, "search", experiment, dataset)
+
+
+def scoring_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Counterfactual metrics (method.md §6.2: IP, IP*)."""
+    return stage_settings(config, "scoring", experiment, dataset)
+
+
+def attack_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Clean and FGSM/PGD robust performance (method.md §6.2 "Predictive performance"). Without
+    `robustness` only the clean rows are computed and no attack setting is read, so none is given."""
+    settings = stage_settings(config, "attack", experiment, dataset)
+    return settings if settings["robustness"] else {"robustness": False}
+
+
+def attribution_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Integrated gradients on the protected features (method.md §6.2)."""
+    return stage_settings(config, "attribution", experiment, dataset)
+
+
+def run_identity(
+    config: dict, experiment: str, dataset: str, objective: str, seed: int | str
+) -> dict:
+    """Which run a job belongs to, for steps that only tag rows, seed draws or pick constraints."""
+    parse_objective(objective)
+    return {
+        "experiment": experiment,
+        "dataset": dataset,
+        "objective": objective,
+        "seed": int(seed),
+        "protect": bool(experiment_section(config, experiment).get("protect", False)),
+        "device": str(config.get("device", "cpu")),
+    }
+
+
 def targets(config: dict) -> list[tuple[str, str, str, int]]:
     """Every (experiment, dataset, objective, seed) the config asks for, in a stable order."""
     out = []
@@ -196,53 +254,6 @@ def run_spec_dict(
     from dataclasses import asdict
 
     return asdict(run_spec(config, experiment, dataset, objective, int(seed)))
-
-
-def data_params(config: dict, dataset: str) -> dict:
-    """Keyword arguments of `cftrain.datasets.prepare_dataset` for one dataset (the raw file's
-    folder is added by the job from its input, see `raw_input`)."""
-    ds = dataset_section(config, dataset)
-    params = {
-        "seed": int(config["data"]["seed"]),
-        "domain_n_std": float(config["data"]["domain_n_std"]),
-    }
-    if "fit_on" in config["data"]:  # unset = prepare_dataset's default, the original's train pool
-        params["fit_on"] = str(config["data"]["fit_on"])
-    for key in ("n_train", "n_val", "n_test"):
-        if key in ds:
-            params[key] = int(ds[key])
-    return params
-
-
-def raw_data_sources(config: dict, environ=None) -> dict:
-    """Where raw files come from (cftrain.datasets.fetch): {data_dir, mirror, cache}.
-
-    The environment variables CFTRAIN_DATA_DIR and CFTRAIN_DATA_MIRROR win over the config keys
-    `data_dir` and `data_mirror`, so one machine-wide setting serves every checkout.
-    """
-    from cftrain.datasets.fetch import DEFAULT_CACHE, ENV_DATA_MIRROR
-    from cftrain.datasets.raw import ENV_DATA_DIR
-
-    environ = os.environ if environ is None else environ
-    return {
-        "data_dir": environ.get(ENV_DATA_DIR) or config.get("data_dir") or None,
-        "mirror": environ.get(ENV_DATA_MIRROR) or config.get("data_mirror") or None,
-        "cache": config.get("data_cache") or DEFAULT_CACHE,
-    }
-
-
-def raw_input(config: dict, dataset: str, environ=None) -> list[str]:
-    """The raw file `prepare_data` reads: the copy in the data folder when there is one (used in
-    place, nothing downloaded), else the cache file the `fetch_raw` rule makes; none if synthetic."""
-    from cftrain.datasets.raw import RAW_SOURCES
-
-    if dataset not in RAW_SOURCES:
-        return []
-    sources = raw_data_sources(config, environ)
-    file = RAW_SOURCES[dataset].file
-    if sources["data_dir"] and (Path(sources["data_dir"]) / file).is_file():
-        return [str(Path(sources["data_dir"]) / file)]
-    return [f"{sources['cache']}/{file}"]
 
 
 def energy_tag(value: float) -> str:

@@ -1,21 +1,24 @@
-"""What each workflow job asks a cluster for (SLURM via Snakemake's executor plugin, method.md §9).
+"""What each workflow job needs from a cluster (SLURM via Snakemake's executor plugin, method.md §9).
 
 Snakemake resubmits a failed job (``retries:`` in the profile) with ``attempt`` = 2, 3, ...; rules
 size themselves with :func:`grow`, so a job killed for OUT_OF_MEMORY or TIMEOUT comes back with twice
-the memory and time. :func:`device_resources` moves training to a GPU partition when the config says
-``device: cuda``; :func:`partition_for` sends large datasets' evaluation to the fat-memory nodes.
-Outside SLURM these resources only inform the local scheduler.
+the memory and time. :func:`device_resources` asks for a GPU when the config says ``device: cuda``;
+:func:`size_class` says which datasets' evaluation needs a large-memory node. Partition names are
+the cluster's business: the profile maps these needs to partitions (profiles/delftblue: GPU jobs
+through its partition table, size classes through `set-resources`). Outside SLURM these resources
+only inform the local scheduler.
 """
 
 from collections.abc import Callable
 
-#: DelftBlue wall-time limits in minutes (compute/memory 120 h, GPU 48 h). A request above a
+#: DelftBlue wall-time limits in minutes (CPU partitions 120 h, GPU partitions 48 h). A request above a
 #: partition's limit is not rejected: the job stays PENDING forever, so requests are capped.
 MAX_RUNTIME_MIN = 120 * 60
 MAX_GPU_RUNTIME_MIN = 48 * 60
 
-#: Datasets whose evaluation jobs go to the `memory` partition (768 GB / 1.5 TB nodes).
-MEMORY_DATASETS = frozenset({"mnist"})
+#: Datasets whose search/evaluation jobs need a large-memory node (size class `large`).
+LARGE_DATASETS = frozenset({"mnist"})
+SIZE_CLASSES = ("standard", "large")
 
 
 def scaled(base: int, attempt: int, *, factor: float = 2.0, cap: int | None = None) -> int:
@@ -36,13 +39,14 @@ def grow(base: int, *, factor: float = 2.0, cap: int | None = None) -> Callable[
     return resource
 
 
-def device_resources(device: str) -> dict[str, str | int]:
-    """Partition and GPU count for a torch device; empty (profile defaults) on CPU."""
+def device_resources(device: str) -> dict[str, int]:
+    """GPU count for a torch device; empty (profile defaults) on CPU."""
     if device.startswith("cuda"):
-        return {"slurm_partition": "gpu-a100", "gpu": 1}
+        return {"gpu": 1}
     return {}
 
 
-def partition_for(dataset: str) -> str:
-    """The partition of a dataset's search/evaluation jobs. Rules grouped together must agree."""
-    return "memory" if dataset in MEMORY_DATASETS else "compute"
+def size_class(dataset: str) -> str:
+    """`large` or `standard`: the node a dataset's search/evaluation jobs need. Jobs grouped into one
+    cluster job must agree, so the profile groups them per dataset."""
+    return "large" if dataset in LARGE_DATASETS else "standard"

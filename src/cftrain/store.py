@@ -109,6 +109,16 @@ def _read_open(path: Path, f: h5py.File) -> CounterfactualSet:
 SURFACE_FORMAT = "cftrain.surface/1"
 
 
+def write_surface(path: str | Path, gx: np.ndarray, gy: np.ndarray, prob: np.ndarray) -> None:
+    """Write a `cftrain.surface/1` file atomically: x and y grids (r, r), class probabilities
+    (r, r, K), all float32 (written by the decision_surface step, read by `read_surface`)."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("x", data=gx.astype(np.float32))
+        f.create_dataset("y", data=gy.astype(np.float32))
+        f.create_dataset("probability", data=prob.astype(np.float32))
+        f.attrs["format"] = SURFACE_FORMAT
+
+
 def read_surface(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x grid, y grid, class probabilities (r, r, K)) of a `cftrain.surface/1` file, validated."""
     path = Path(path)
@@ -127,3 +137,33 @@ def read_surface(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             f"{path}: grid {gx.shape}/{gy.shape} and probabilities {prob.shape} differ"
         )
     return gx, gy, prob
+
+
+IG_MAPS_FORMAT = "cftrain.igmaps/1"
+
+
+def write_ig_maps(path: str | Path, maps: np.ndarray, dataset: str) -> None:
+    """Write a `cftrain.igmaps/1` file atomically: dataset `maps` (n_classes, d) float32, the
+    class-averaged IG maps of the MNIST IG figure; attribute `dataset`."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("maps", data=np.asarray(maps, dtype=np.float32))
+        f.attrs["format"] = IG_MAPS_FORMAT
+        f.attrs["dataset"] = dataset
+
+
+def read_ig_maps(path: str | Path) -> np.ndarray:
+    """The (n_classes, d) maps of a `cftrain.igmaps/1` file, validated; errors name the file."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            fmt = f.attrs.get("format")
+            if fmt != IG_MAPS_FORMAT:
+                raise ValueError(
+                    f"{path}: format attribute is {fmt!r}, expected {IG_MAPS_FORMAT!r}"
+                )
+            maps = f["maps"][()]
+    except (OSError, KeyError) as err:
+        raise ValueError(f"{path}: not a readable IG-maps file ({err})") from err
+    if maps.ndim != 2 or maps.size == 0:
+        raise ValueError(f"{path}: maps have shape {maps.shape}, expected (n_classes, d)")
+    return maps

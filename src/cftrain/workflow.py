@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from cftrain import paths
 from cftrain.config import (
     energy_tag,
     evaluation_settings,
@@ -19,11 +20,7 @@ from cftrain.config import (
 from cftrain.datasets.registry import REAL
 from cftrain.generators import GENERATORS
 from cftrain.objective import OBJECTIVES
-
-MODEL = "results/models/{experiment}/{dataset}/{objective}/seed{seed}"
-CF = "results/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}"
-EVAL = "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}"
-EXAMPLES = "results/examples/{experiment}/{dataset}/{objective}/seed{seed}"
+from cftrain.paths import run_file
 
 # The figure registry: name → (experiment, datasets (None: all of the experiment's), objectives,
 # per-model inputs, renderer "module:function" with signature (inputs, outputs)); "real_only": drawn
@@ -79,24 +76,20 @@ def energy_tags(config: dict) -> list[str]:
     return [energy_tag(v) for v in config["evaluation"]["lambda_energy"]]
 
 
-def _fmt(pattern: str, experiment: str, dataset: str, objective: str, seed: int) -> str:
-    return pattern.format(experiment=experiment, dataset=dataset, objective=objective, seed=seed)
-
-
 def per_model(config: dict, name: str) -> list[str]:
     """Per-model files of a collected table, for every model the config trains (or those that
     compute it: `ig_rounds` only where the experiment's evaluation asks for IG)."""
     out = []
     for e, d, o, s in targets(config):
         if name == "counterfactual_metrics":
-            out.append(_fmt(f"{EVAL}/counterfactual_metrics.csv", e, d, o, s))
+            out.append(run_file(paths.COUNTERFACTUAL_METRICS, e, d, o, s))
         elif name == "performance":
-            out.append(_fmt(f"{EVAL}/performance.csv", e, d, o, s))
+            out.append(run_file(paths.PERFORMANCE, e, d, o, s))
         elif name == "ig_rounds":
             if evaluation_settings(config, e, d)["ig"] and o in ("vanilla", "full"):
-                out.append(_fmt(f"{EVAL}/ig.csv", e, d, o, s))
+                out.append(run_file(paths.IG, e, d, o, s))
         elif name == "training_logs":
-            out.append(_fmt(f"{MODEL}/training_log.csv", e, d, o, s))
+            out.append(run_file(paths.TRAINING_LOG, e, d, o, s))
         else:
             raise ValueError(f"unknown collected table {name!r}")
     return out
@@ -135,21 +128,29 @@ def figure_inputs(config: dict, name: str) -> list[str]:
     files: list[str] = []
     for kind in FIGURES[name]["inputs"]:
         if kind.startswith("table/"):
-            files.append(f"results/tables/{kind.split('/')[1]}.csv")
+            files.append(paths.TABLE_CSV.format(name=kind.split("/")[1]))
             continue
         for d in datasets:
-            files.append(f"results/data/{d}.h5")
+            files.append(paths.DATA.format(dataset=d))
             for o in objectives:
                 if kind == "surface":
-                    files.append(_fmt(f"{EVAL}/decision_surface.h5", experiment, d, o, seed))
+                    files.append(run_file(paths.DECISION_SURFACE, experiment, d, o, seed))
                 elif kind == "ig_maps":
-                    files.append(_fmt(f"{EVAL}/ig_maps.h5", experiment, d, o, seed))
+                    files.append(run_file(paths.IG_MAPS, experiment, d, o, seed))
                 elif kind == "cf_last":
-                    files.append(_fmt(f"{CF}/{energy_tags(config)[-1]}.h5", experiment, d, o, seed))
-                elif kind.startswith("examples/"):
                     files.append(
-                        _fmt(f"{EXAMPLES}/{kind.split('/')[1]}.h5", experiment, d, o, seed)
+                        run_file(
+                            paths.COUNTERFACTUALS,
+                            experiment,
+                            d,
+                            o,
+                            seed,
+                            tag=energy_tags(config)[-1],
+                        )
                     )
+                elif kind.startswith("examples/"):
+                    kind_name = kind.split("/")[1]
+                    files.append(run_file(paths.EXAMPLES, experiment, d, o, seed, kind=kind_name))
     return list(dict.fromkeys(files))
 
 
@@ -165,7 +166,7 @@ def table_wanted(config: dict, name: str) -> bool:
 
 
 def table_inputs(config: dict, name: str) -> list[str]:
-    return [f"results/tables/{TABLES[name]['input']}.csv"]
+    return [paths.TABLE_CSV.format(name=TABLES[name]["input"])]
 
 
 def example_peers(config: dict, wildcards) -> list[str]:
@@ -173,19 +174,19 @@ def example_peers(config: dict, wildcards) -> list[str]:
     the same experiment/dataset/seed that a figure compares."""
     exp = experiment_section(config, wildcards.experiment)
     return [
-        _fmt(f"{MODEL}/model.pt", wildcards.experiment, wildcards.dataset, o, wildcards.seed)
+        run_file(paths.MODEL, wildcards.experiment, wildcards.dataset, o, wildcards.seed)
         for o in exp["objectives"]
     ]
 
 
 def all_targets(config: dict) -> list[str]:
-    out = [f"results/tables/{name}.csv" for name in COLLECTED if per_model(config, name)]
+    out = [paths.TABLE_CSV.format(name=name) for name in COLLECTED if per_model(config, name)]
     for name in TABLES:
         if table_wanted(config, name):
-            out += [f"results/tables/{name}.csv", f"results/tables/{name}.tex"]
+            out += [paths.TABLE_CSV.format(name=name), paths.TABLE_TEX.format(name=name)]
     for name in FIGURES:
         if figure_wanted(config, name):
-            out += [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
+            out += [paths.FIGURE_PNG.format(name=name), paths.FIGURE_PDF.format(name=name)]
     return list(dict.fromkeys(out))
 
 

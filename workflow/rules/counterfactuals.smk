@@ -4,23 +4,19 @@ rule counterfactuals:
         model=rules.train.output.model,
         vae=evaluation_vae_input,
     output:
-        expand(
-            "results/counterfactuals/{{experiment}}/{{dataset}}/{{objective}}/seed{{seed}}/{tag}.h5",
-            tag=wf.energy_tags(config),
-        ),
+        expand(paths.COUNTERFACTUALS, tag=wf.energy_tags(config), allow_missing=True),
     log:
-        "results/logs/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("counterfactuals"),
     benchmark:
-        "results/benchmarks/counterfactuals/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+        paths.benchmark("counterfactuals")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
     resources:
         mem_mb=grow(4000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
-        settings=eval_settings,
+        spec=run_identity,
+        settings=search_settings,
     script:
         "../scripts/counterfactuals.py"

@@ -4,7 +4,7 @@ rule fetch_raw:
     output:
         f"{raw_cache}/{{raw_file}}",
     log:
-        "results/logs/fetch_raw/{raw_file}.log",
+        paths.log("fetch_raw", "{raw_file}"),
     localrule: True
     conda:
         "../../envs/cftrain.yaml"
@@ -14,17 +14,17 @@ rule fetch_raw:
 
 rule prepare_data:
     input:
-        raw=lambda wc: cfg.raw_input(config, wc.dataset),
+        raw=lambda wc: sources.raw_input(config, wc.dataset),
     output:
-        "results/data/{dataset}.h5",
+        paths.DATA,
     log:
-        "results/logs/prepare_data/{dataset}.log",
+        paths.log("prepare_data", "{dataset}"),
     conda:
         "../../envs/cftrain.yaml"
     resources:
         mem_mb=grow(4000),
         runtime=grow(30),
     params:
-        prepare=lambda wc: cfg.data_params(config, wc.dataset),
+        prepare=lambda wc: sources.data_params(config, wc.dataset),
     script:
         "../scripts/prepare_data.py"

@@ -1,27 +1,49 @@
+# Counterfactual metrics and model performance are separate jobs: an attack setting (e.g. PGD
+# steps) must not re-score the counterfactuals, nor a scoring setting re-run the attacks.
 rule evaluate:
     input:
         data=rules.prepare_data.output[0],
-        model=rules.train.output.model,
         counterfactuals=rules.counterfactuals.output,
     output:
-        metrics="results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/counterfactual_metrics.csv",
-        performance="results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/performance.csv",
+        paths.COUNTERFACTUAL_METRICS,
     log:
-        "results/logs/evaluate/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("evaluate"),
     benchmark:
-        "results/benchmarks/evaluate/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+        paths.benchmark("evaluate")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
     resources:
         mem_mb=grow(8000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
-        settings=eval_settings,
+        spec=run_identity,
+        settings=scoring_settings,
     script:
         "../scripts/evaluate.py"
+
+
+rule performance:
+    input:
+        data=rules.prepare_data.output[0],
+        model=rules.train.output.model,
+    output:
+        paths.PERFORMANCE,
+    log:
+        paths.log("performance"),
+    benchmark:
+        paths.benchmark("performance")
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow(8000),
+        runtime=grow(60),
+    params:
+        spec=run_identity,
+        settings=attack_settings,
+    script:
+        "../scripts/performance.py"
 
 
 rule attributions:
@@ -29,21 +51,20 @@ rule attributions:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/ig.csv",
+        paths.IG,
     log:
-        "results/logs/attributions/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("attributions"),
     benchmark:
-        "results/benchmarks/attributions/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+        paths.benchmark("attributions")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
     resources:
         mem_mb=grow(8000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
-        settings=eval_settings,
+        spec=run_identity,
+        settings=attribution_settings,
     script:
         "../scripts/attributions.py"
 
@@ -53,15 +74,14 @@ rule decision_surface:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/decision_surface.h5",
+        paths.DECISION_SURFACE,
     log:
-        "results/logs/decision_surface/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("decision_surface"),
     conda:
         "../../envs/cftrain.yaml"
     resources:
         mem_mb=grow(2000),
         runtime=grow(15),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     script:
         "../scripts/decision_surface.py"
 
@@ -71,15 +91,14 @@ rule ig_maps:
         data=rules.prepare_data.output[0],
         model=rules.train.output.model,
     output:
-        "results/evaluation/{experiment}/{dataset}/{objective}/seed{seed}/ig_maps.h5",
+        paths.IG_MAPS,
     log:
-        "results/logs/ig_maps/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("ig_maps"),
     conda:
         "../../envs/cftrain.yaml"
     resources:
         mem_mb=grow(4000),
         runtime=grow(30),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
         seed=lambda wc: config["evaluation"]["seed"],
     script:
@@ -92,57 +111,15 @@ rule examples:
         model=rules.train.output.model,
         peers=lambda wc: wf.example_peers(config, wc),
     output:
-        "results/examples/{experiment}/{dataset}/{objective}/seed{seed}/{kind}.h5",
+        paths.EXAMPLES,
     log:
-        "results/logs/examples/{experiment}/{dataset}/{objective}/seed{seed}/{kind}.log",
+        paths.log("examples", f"{paths.RUN}/{{kind}}"),
     conda:
         "../../envs/cftrain.yaml"
     resources:
         mem_mb=grow(4000),
         runtime=grow(60),
-        slurm_partition=lambda wc: partition_for(wc.dataset),
     params:
-        spec=run_spec,
+        spec=run_identity,
     script:
         "../scripts/examples.py"
-
-
-rule collect:
-    input:
-        lambda wc: wf.per_model(config, wc.collected),
-    output:
-        report(
-            "results/tables/{collected}.csv",
-            caption="../report/collected.rst",
-            category="Tables",
-            subcategory="Tidy per-run results",
-        ),
-    log:
-        "results/logs/tables/{collected}.log",
-    localrule: True
-    conda:
-        "../../envs/cftrain.yaml"
-    script:
-        "../scripts/collect_csv.py"
-
-
-rule table:
-    input:
-        lambda wc: wf.table_inputs(config, wc.table),
-    output:
-        csv=report(
-            "results/tables/{table}.csv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="Paper tables",
-        ),
-        tex="results/tables/{table}.tex",
-    log:
-        "results/logs/tables/{table}.log",
-    localrule: True
-    conda:
-        "../../envs/cftrain.yaml"
-    params:
-        datasets=lambda wc: list(config["datasets"]),
-    script:
-        "../scripts/table.py"

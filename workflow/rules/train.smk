@@ -3,13 +3,13 @@ rule train:
         data=rules.prepare_data.output[0],
         vae=vae_input,
     output:
-        model="results/models/{experiment}/{dataset}/{objective}/seed{seed}/model.pt",
-        history="results/models/{experiment}/{dataset}/{objective}/seed{seed}/training_log.csv",
-        config="results/models/{experiment}/{dataset}/{objective}/seed{seed}/config.yaml",
+        model=paths.MODEL,
+        history=paths.TRAINING_LOG,
+        config=paths.MODEL_CONFIG,
     log:
-        "results/logs/train/{experiment}/{dataset}/{objective}/seed{seed}.log",
+        paths.log("train"),
     benchmark:
-        "results/benchmarks/train/{experiment}/{dataset}/{objective}/seed{seed}.tsv"
+        paths.benchmark("train")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1
@@ -19,6 +19,6 @@ rule train:
         runtime=grow(240, cap=MAX_GPU_RUNTIME_MIN),
     params:
         spec=run_spec,
-        checkpoint="results/models/{experiment}/{dataset}/{objective}/seed{seed}/checkpoint.pt",
+        checkpoint=paths.CHECKPOINT,
     script:
         "../scripts/train.py"

@@ -2,11 +2,11 @@ rule train_vae:
     input:
         data=rules.prepare_data.output[0],
     output:
-        "results/vae/{dataset}.pt",
+        paths.VAE,
     log:
-        "results/logs/train_vae/{dataset}.log",
+        paths.log("train_vae", "{dataset}"),
     benchmark:
-        "results/benchmarks/train_vae/{dataset}.tsv"
+        paths.benchmark("train_vae", "{dataset}")
     conda:
         "../../envs/cftrain.yaml"
     threads: 1

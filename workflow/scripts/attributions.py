@@ -1,4 +1,5 @@
-from cftrain.pipeline import attribution_step, job_logging
+from cftrain.steps.common import job_logging
+from cftrain.steps.evaluate import attribution_step
 
 with job_logging(snakemake.log[0], snakemake.threads):
     attribution_step(

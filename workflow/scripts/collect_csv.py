@@ -1,4 +1,5 @@
-from cftrain.pipeline import collect_csv, job_logging
+from cftrain.steps.common import job_logging
+from cftrain.steps.figures import collect_csv
 
 with job_logging(snakemake.log[0]):
     collect_csv(list(snakemake.input), snakemake.output[0])

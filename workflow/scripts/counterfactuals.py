@@ -1,4 +1,5 @@
-from cftrain.pipeline import counterfactuals_step, job_logging
+from cftrain.steps.common import job_logging
+from cftrain.steps.counterfactuals import counterfactuals_step
 
 with job_logging(snakemake.log[0], snakemake.threads):
     counterfactuals_step(

@@ -1,4 +1,5 @@
-from cftrain.pipeline import evaluate_step, job_logging, performance_step
+from cftrain.steps.common import job_logging
+from cftrain.steps.evaluate import evaluate_step
 
 with job_logging(snakemake.log[0], snakemake.threads):
     evaluate_step(
@@ -6,12 +7,5 @@ with job_logging(snakemake.log[0], snakemake.threads):
         snakemake.params.settings,
         data=snakemake.input.data,
         counterfactuals=list(snakemake.input.counterfactuals),
-        output=snakemake.output.metrics,
-    )
-    performance_step(
-        snakemake.params.spec,
-        snakemake.params.settings,
-        data=snakemake.input.data,
-        model_path=snakemake.input.model,
-        output=snakemake.output.performance,
+        output=snakemake.output[0],
     )

@@ -1,4 +1,5 @@
-from cftrain.pipeline import examples_step, job_logging
+from cftrain.steps.common import job_logging
+from cftrain.steps.evaluate import examples_step
 
 with job_logging(snakemake.log[0]):
     examples_step(

@@ -1,4 +1,5 @@
-from cftrain.pipeline import fetch_raw_step, job_logging
+from cftrain.steps.common import job_logging
+from cftrain.steps.data import fetch_raw_step
 
 with job_logging(snakemake.log[0]):
     fetch_raw_step(snakemake.wildcards.raw_file, snakemake.config, snakemake.output[0])

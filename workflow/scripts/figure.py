@@ -1,5 +1,5 @@
-from cftrain.pipeline import job_logging
 from cftrain.plots import render
+from cftrain.steps.common import job_logging
 
 with job_logging(snakemake.log[0]):
     render(

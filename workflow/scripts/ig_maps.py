@@ -1,4 +1,5 @@
-from cftrain.pipeline import ig_maps_step, job_logging
+from cftrain.steps.common import job_logging
+from cftrain.steps.evaluate import ig_maps_step
 
 with job_logging(snakemake.log[0]):
     ig_maps_step(

@@ -1,4 +1,5 @@
-from cftrain.pipeline import job_logging, prepare_data_step
+from cftrain.steps.common import job_logging
+from cftrain.steps.data import prepare_data_step
 
 with job_logging(snakemake.log[0]):
     prepare_data_step(

@@ -1,4 +1,5 @@
-from cftrain.pipeline import job_logging, table_step
+from cftrain.steps.common import job_logging
+from cftrain.steps.figures import table_step
 
 with job_logging(snakemake.log[0]):
     table_step(

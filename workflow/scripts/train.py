@@ -1,4 +1,5 @@
-from cftrain.pipeline import job_logging, train_step
+from cftrain.steps.common import job_logging
+from cftrain.steps.train import train_step
 
 with job_logging(snakemake.log[0], snakemake.threads):
     train_step(

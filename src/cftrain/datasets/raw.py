@@ -36,24 +36,11 @@ from cftrain.datasets.convert import (
 )
 
 __all__ = [
-    "ADULT_COLUMNS",
-    "CALIFORNIA_COLUMNS",
-    "RAW_SOURCES",
-    "Download",
-    "RawDataError",
-    "adult_from_uci",
-    "california_from_statlib",
-    "content_digest",
-    "credit_from_uci",
-    "expected_sha256",
-    "gmsc_from_kaggle",
-    "raw_path",
-    "read_idx",
-    "sha256_file",
-    "verify_raw",
-    "write_csv_gz",
-    "write_mnist_npz",
-]
+    "ADULT_COLUMNS", "CALIFORNIA_COLUMNS", "RAW_SOURCES", "Download", "RawDataError",
+    "adult_from_uci", "california_from_statlib", "content_digest", "credit_from_uci",
+    "expected_sha256", "gmsc_from_kaggle", "raw_path", "read_idx", "sha256_file", "verify_raw",
+    "write_csv_gz", "write_mnist_npz",
+]  # fmt: skip
 
 ENV_DATA_DIR = "CFTRAIN_DATA_DIR"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
@@ -75,19 +74,6 @@ def read_store(path: str) -> CounterfactualSet:
     if len(cs) == 0:
         raise ValueError(f"{path}: counterfactual file has no rows")
     return cs
-
-
-def read_array(path: str, name: str) -> np.ndarray:
-    """Dataset `name` of an HDF5 file, with an error naming the file when missing or empty."""
-    if not Path(path).exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    with h5py.File(path, "r") as f:
-        if name not in f:
-            raise ValueError(f"{path}: no dataset {name!r} (has {sorted(f)})")
-        data = f[name][()]
-    if data.size == 0:
-        raise ValueError(f"{path}: dataset {name!r} is empty")
-    return data
 
 
 def image_side(n_features: int, path: str) -> int:

@@ -17,10 +17,10 @@ from cftrain.plots.common import (
     image_side,
     mosaic,
     objective_label,
-    read_array,
     read_store,
     save,
 )
+from cftrain.store import read_ig_maps
 
 MODEL_ROWS = ("BL (vanilla)", "CT (counterfactual training)")
 
@@ -66,7 +66,7 @@ def mnist_ce(inputs: list[str], outputs: list[str]) -> None:
 def mnist_ig(inputs: list[str], outputs: list[str]) -> None:
     """Inputs: data, ig_maps BL, ig_maps CT (HDF5 dataset `maps` (n_classes, 784) in [0, 1])."""
     _, *paths = inputs
-    maps = [read_array(p, "maps") for p in paths]
+    maps = [read_ig_maps(p) for p in paths]
     n_classes = max(m.shape[0] for m in maps)
     fig, axes = plt.subplots(
         len(maps), n_classes, figsize=(1.3 * n_classes + 0.8, 1.5 * len(maps) + 0.4), squeeze=False

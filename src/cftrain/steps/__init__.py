@@ -1,0 +1,1 @@
+"""The workflow's steps, one module per rule file; `workflow/scripts/*.py` only call these."""

@@ -1,0 +1,11 @@
+from cftrain.steps.common import job_logging
+from cftrain.steps.evaluate import performance_step
+
+with job_logging(snakemake.log[0], snakemake.threads):
+    performance_step(
+        snakemake.params.spec,
+        snakemake.params.settings,
+        data=snakemake.input.data,
+        model_path=snakemake.input.model,
+        output=snakemake.output[0],
+    )
