@@ -30,6 +30,10 @@ from cftrain.generators.base import Generator
 # CE-search optimiser without an argument, so its configured 0.25 never reached the search
 # (method.md §3 table, §10.15).
 STEP_SIZE = 0.1
+# Default decision threshold τ of a search called without one: CE.jl's `DecisionThresholdConvergence`
+# default. CT training has its own (cftrain.training.TRAINING_TAU = 0.75, the CT package default);
+# the workflow config sets τ per dataset (method.md §2) and τ_eval at test time (§6.1).
+TAU = 0.5
 
 
 @dataclass
@@ -87,7 +91,7 @@ def search_counterfactuals(
     *,
     step_size: float = STEP_SIZE,
     max_iter: int = 30,
-    tau: float | None = 0.5,
+    tau: float | None = TAU,
     mutability: torch.Tensor | None = None,
     lower: torch.Tensor | None = None,
     upper: torch.Tensor | None = None,

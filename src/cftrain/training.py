@@ -22,7 +22,7 @@ from torch import nn
 
 from cftrain.categorical import TRAINING_DEFAULT, CategoricalProjection
 from cftrain.constraints import protect_immutable_neighbours
-from cftrain.generators import build_generator
+from cftrain.generators import build_generator, generator_class
 from cftrain.io import save_torch_atomic
 from cftrain.objective import OBJECTIVES, LossWeights, ct_loss
 from cftrain.search import STEP_SIZE, search_counterfactuals
@@ -32,6 +32,13 @@ log = logging.getLogger("cftrain")
 
 class TrainingError(RuntimeError):
     """Training could not produce a trustworthy model (e.g. too many non-finite losses)."""
+
+
+#: Maturity threshold τ of the training search when none is given: CounterfactualTraining.jl's
+#: default (method.md §2 table, "package default 0.75"). The search's own default,
+#: `cftrain.search.TAU` = 0.5, is CE.jl's `DecisionThresholdConvergence` default: two packages,
+#: two defaults; the workflow config sets τ per dataset for both phases.
+TRAINING_TAU = 0.75
 
 
 @dataclass
@@ -49,13 +56,11 @@ class TrainConfig:
     lambda_reg: float = 0.1
     lambda_adv: float = 0.25
     generator: str = "ecco"
-    generator_params: dict = field(
-        default_factory=lambda: {"lambda_cost": 0.001, "lambda_energy": 5.0}
-    )
+    generator_params: dict = field(default_factory=lambda: generator_class("ecco").defaults())
     step_size: float = STEP_SIZE  # method.md §10.15
     categorical: str = TRAINING_DEFAULT  # off | project | project_exact, method.md §10.17
     max_iter: int = 30
-    tau: float = 0.75
+    tau: float = TRAINING_TAU  # CounterfactualTraining.jl's default; the config sets it per dataset
     epsilon: float = 0.3
     seed: int = 2025
     device: str = "cpu"
