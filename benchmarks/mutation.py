@@ -41,6 +41,7 @@ MODULES = {
     "generators.base": ["cftrain.generators.base.*"],
     "generators.generic": ["cftrain.generators.generic.*"],
     "generators.revise": ["cftrain.generators.revise.*"],
+    "generators.wachter": ["cftrain.generators.wachter.*"],
     "generators": ["cftrain.generators.x_*"],  # generators/__init__.py (build_generator)
     "training (sweep)": [
         "cftrain.training.x_counterfactual_sweep*",
