@@ -253,3 +253,28 @@ def test_latent_search_projects_like_the_feature_space_search():
     assert len(set(latent.counterfactual[:20, 1:4].argmax(1).tolist())) > 1  # ties were drawn
     assert (latent.counterfactual[:, [0, 4]].abs() <= 2.5).all()  # continuous columns in the box
     assert (latent.counterfactual != x).any(1).float().mean() > 0.5
+
+
+class _Margin(torch.nn.Module):
+    """Logits (0, 3 + x₀ − x₄): class 1 wins with p = σ(2) ≈ 0.88 at x₀ = −1, x₄ = 0 or x₀ = 0, x₄ = 1."""
+
+    def forward(self, x):
+        return torch.stack([torch.zeros_like(x[:, 0]), 3 + x[:, 0] - x[:, 4]], dim=1)
+
+
+def test_latent_search_with_projection_judges_the_box_clamped_decoded_point():
+    """Factuals outside the box [−1, 1] on column 0 (below) and column 4 (above): the loss and the
+    convergence check see clamp(dec(z)), which already reaches τ = 0.8 at step 0 (unclamped, p = σ(−2))."""
+    from cftrain.generators import REVISE
+
+    x = torch.zeros(2, D)
+    x[:, 1] = 1.0  # group A one-hot
+    x[:, 6] = 1.0  # group B one-hot
+    x[0, 0], x[1, 4] = -5.0, 5.0
+    res = search_counterfactuals(
+        _Margin(), x, torch.tensor([1, 1]), REVISE(vae=_IdentityVAE(), lambda_cost=0.0),
+        step_size=0.1, max_iter=10, tau=0.8, lower=-torch.ones(D), upper=torch.ones(D),
+        categorical=CategoricalProjection(GROUPS), rng=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    assert res.steps.tolist() == [0, 0] and res.converged.all()
+    assert res.counterfactual[0, 0] == -1.0 and res.counterfactual[1, 4] == 1.0
