@@ -278,3 +278,24 @@ def test_latent_search_with_projection_judges_the_box_clamped_decoded_point():
     )  # fmt: skip
     assert res.steps.tolist() == [0, 0] and res.converged.all()
     assert res.counterfactual[0, 0] == -1.0 and res.counterfactual[1, 4] == 1.0
+
+
+def test_latent_search_draws_ties_after_each_step_from_the_seeded_generator():
+    """No gradient on group A (the _Margin model reads columns 0 and 4 only) and an all-zero group A:
+    every projection of the latent search meets a tie, drawn from `rng` in the same order as the
+    feature-space search; not all rows end in the first column."""
+    from cftrain.generators import REVISE
+
+    n = 40
+    x = torch.zeros(n, D)
+    x[:, 0] = torch.linspace(-0.99, -0.9, n)  # p(1) = σ(2.01..2.1) < τ: a few steps each
+    x[:, 6] = 1.0
+    kw = dict(step_size=0.1, max_iter=10, tau=0.9, lower=-torch.ones(D), upper=torch.ones(D),
+              categorical=CategoricalProjection(GROUPS))  # fmt: skip
+    target = torch.ones(n, dtype=torch.long)
+    latent = search_counterfactuals(_Margin(), x, target, REVISE(vae=_IdentityVAE(), lambda_cost=0.0), rng=torch.Generator().manual_seed(4), **kw)  # fmt: skip
+    plain = search_counterfactuals(_Margin(), x, target, Generic(lambda_cost=0.0), rng=torch.Generator().manual_seed(4), **kw)  # fmt: skip
+    assert (latent.steps > 0).all()
+    torch.testing.assert_close(latent.counterfactual, plain.counterfactual)
+    _assert_projected(latent.counterfactual)
+    assert len(set(latent.counterfactual[:, 1:4].argmax(1).tolist())) == 3
