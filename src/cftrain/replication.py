@@ -50,7 +50,7 @@ def replicates_of(frame: pd.DataFrame, repeated: str) -> pd.DataFrame:
 def seed_reductions(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per (dataset, seed): the % reduction of `metric` of CT vs BL of that seed (runs
     paired within the seed). Columns dataset, seed, metric, reduction, n_runs."""
-    if frame.empty or not frame[metric].notna().any():
+    if frame.empty or metric not in frame or not frame[metric].notna().any():
         return pd.DataFrame(columns=["dataset", "seed", "metric", "reduction", "n_runs"])
     out = percent_reduction(frame, metric, group=["dataset", "seed"])
     return out[["dataset", "seed", "metric", "reduction", "n_runs"]]
@@ -88,7 +88,7 @@ def single_seed(frame: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for metric, experiment in METRICS.items():
         sub = frame[frame["experiment"] == experiment]
-        if len(sub) and sub[metric].notna().any():
+        if len(sub) and metric in sub and sub[metric].notna().any():
             parts.append(percent_reduction(sub, metric, seed_col="seed"))
     if not parts:
         return pd.DataFrame(columns=["dataset", "metric", "reduction"])
