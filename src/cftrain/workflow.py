@@ -79,7 +79,7 @@ TABLES: dict[str, dict] = {
     "ig": {"experiment": "mutability", "input": "ig_rounds", "builder": "cftrain.tables:ig_table"},
     # issue 16: "input" may list several collected tables (concatenated before building).
     "replication": {"experiment": "replication_main", "input": ["counterfactual_metrics", "replication_metrics"],
-                    "builder": "cftrain.replication:replication_table"},
+                    "builder": "cftrain.tables:replication_table"},
 }  # fmt: skip
 #: Collected tables; the replicate experiments' counterfactual metrics are collected apart
 #: (`replication_metrics`), so the other tables hold exactly the other experiments' rows.

@@ -12,7 +12,7 @@ from cftrain.plots.mnist import draw_grid
 
 def mnist_monotone(inputs: list[str], outputs: list[str]) -> None:
     """Inputs: data, then examples/grid of BL and CT per monotone experiment (increase, decrease)."""
-    grids = [p for p in inputs if "/examples/" in p]
+    _, *grids = inputs
     if not grids or len(grids) % 2:
         raise ValueError(f"mnist_monotone needs BL and CT grids per experiment, got {grids}")
     rows = len(grids) // 2
