@@ -119,6 +119,6 @@ def replication_table(cf: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFra
     )
     display = cells.pivot(index="dataset", columns="metric", values="cell")
     display = display.reindex(index=pd.unique(tidy["dataset"]), columns=pd.unique(tidy["metric"]))
-    display = display.rename(columns=METRIC_LABELS)
+    display = display.rename(columns=METRIC_LABELS).fillna("—")  # a metric the dataset lacks
     display.columns.name = None
     return tidy, display.reset_index()
