@@ -4,7 +4,14 @@ import pytest
 from helpers import REPO
 
 from cftrain.config import evaluation_settings, load_config, parse_objective, run_spec, targets
-from cftrain.workflow import FIGURES, all_targets, figure_inputs, figure_wanted, per_model
+from cftrain.workflow import (
+    FIGURES,
+    all_targets,
+    figure_inputs,
+    figure_wanted,
+    per_model,
+    table_wanted,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +73,20 @@ def test_parse_objective_rejects_unknown():
 
 def test_default_config_targets_every_artifact(config):
     assert (
-        len(targets(config)) == 9 * 2 + 9 * 2 + 9 * 4 + 2 * 4 + 2
-    )  # ablation: all nine datasets (§8)
-    wanted = all_targets(config)
+        len(targets(config)) == 9 * 2 + 9 * 2 + 9 * 4 + 2 * 4 + 2 + 2 * 2
+    )  # ablation: all nine datasets (§8); monotone_increase/_decrease: BL and CT on MNIST
+    # With the replication overlay (issue 16): 5 seeds × (main + mutability), every artifact.
+    full = load_config(REPO / "config" / "config.yaml", REPO / "config" / "replication.yaml")
+    assert len(targets(full)) == len(targets(config)) + 5 * (9 * 2 + 9 * 2)
+    assert not figure_wanted(config, "replication") and not table_wanted(config, "replication")
+    wanted = all_targets(full)
     for name in FIGURES:
-        assert figure_wanted(config, name)
+        assert figure_wanted(full, name)
         assert f"results/figures/{name}.png" in wanted
-        assert all(p.startswith("results/") for p in figure_inputs(config, name))
-    for table in ("main", "validity", "ig", "costs"):
+        assert all(p.startswith("results/") for p in figure_inputs(full, name))
+    for table in ("main", "validity", "ig", "costs", "replication"):
         assert f"results/tables/{table}.csv" in wanted and f"results/tables/{table}.tex" in wanted
-    assert len(per_model(config, "ig_rounds")) == 18  # mutability only
+    assert len(per_model(full, "ig_rounds")) == 18  # mutability only (replicates: no IG)
 
 
 def test_one_step_size_default_for_training_and_test_time(config):

@@ -142,6 +142,35 @@ def inputs_for(name: str, tmp) -> list[str]:
                 for i, o in enumerate(["vanilla", "full-generic", "full-ecco", "full-revise"]) for e in range(1, 11)]  # fmt: skip
         pd.DataFrame(rows).to_csv(tmp / "logs.csv", index=False)
         return [str(tmp / "logs.csv")]
+    if name == "mnist_monotone":
+        data = _dataset(tmp / "m.h5", 784, n=20, n_classes=10)
+        grids = []
+        for constraint in ("increase", "decrease"):
+            for o in ("vanilla", "full"):
+                path = _grid(tmp / f"grid_{constraint}_{o}.h5", o)
+                with h5py.File(path, "a") as f:
+                    f.attrs["mutability"] = constraint
+                grids.append(path)
+        return [data, *grids]
+    if name == "replication":
+        frames = []
+        for seed in range(3):
+            for experiment in ("replication_main", "replication_mutability"):
+                frame = pd.read_csv(
+                    _metrics_csv(
+                        tmp / "r.csv",
+                        experiment,
+                        {"moons": ["vanilla", "full"], "gmsc": ["vanilla", "full"]},
+                    )
+                )
+                frames.append(frame.assign(seed=seed))
+        pd.concat(frames).to_csv(tmp / "replication_metrics.csv", index=False)
+        main = [
+            pd.read_csv(_metrics_csv(tmp / "m.csv", e, {"moons": ["vanilla", "full"]}))
+            for e in ("main", "mutability")
+        ]
+        pd.concat(main).to_csv(tmp / "counterfactual_metrics.csv", index=False)
+        return [str(tmp / "replication_metrics.csv"), str(tmp / "counterfactual_metrics.csv")]  # fmt: skip
     raise AssertionError(f"no synthetic inputs for {name}")
 
 

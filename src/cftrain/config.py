@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from cftrain.categorical import EVALUATION_DEFAULT, TRAINING_DEFAULT, normalise_mode
+from cftrain.experiments import expand_experiments, experiment_seeds
 from cftrain.generators import GENERATORS, resolve_params, split_spec
 from cftrain.objective import OBJECTIVES
 from cftrain.search import STEP_SIZE
@@ -86,11 +87,17 @@ class RunSpec:
     model: dict
     protect: bool
     device: str
+    mutability: str | None = None  # an experiment's code for every feature (e.g. increase)
+
+
+def experiments(config: dict) -> dict:
+    """The experiments that train models, replicate experiments expanded (cftrain.experiments)."""
+    return expand_experiments(config["experiments"])
 
 
 def experiment_section(config: dict, experiment: str) -> dict:
     try:
-        return config["experiments"][experiment]
+        return experiments(config)[experiment]
     except KeyError:
         raise ValueError(f"experiment {experiment!r} is not in config 'experiments'") from None
 
@@ -144,8 +151,10 @@ def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: 
         device=str(config.get("device", "cpu")),
         max_skipped_share=float(training["max_skipped_share"]),
     )
-    protect = bool(experiment_section(config, experiment).get("protect", False))
-    return RunSpec(experiment, dataset, objective, int(seed), train, model, protect, train.device)
+    exp = experiment_section(config, experiment)
+    protect = bool(exp.get("protect", False))
+    return RunSpec(experiment, dataset, objective, int(seed), train, model, protect, train.device,
+                   exp.get("mutability"))  # fmt: skip
 
 
 def training_generator(spec: dict | str, suffix: str | None = None) -> tuple[str, dict]:
@@ -226,23 +235,27 @@ def run_identity(
 ) -> dict:
     """Which run a job belongs to, for steps that only tag rows, seed draws or pick constraints."""
     parse_objective(objective)
-    return {
+    exp = experiment_section(config, experiment)
+    identity = {
         "experiment": experiment,
         "dataset": dataset,
         "objective": objective,
         "seed": int(seed),
-        "protect": bool(experiment_section(config, experiment).get("protect", False)),
+        "protect": bool(exp.get("protect", False)),
         "device": str(config.get("device", "cpu")),
     }
+    if exp.get("mutability"):  # only when set: other runs keep their params (no re-runs)
+        identity["mutability"] = str(exp["mutability"])
+    return identity
 
 
 def targets(config: dict) -> list[tuple[str, str, str, int]]:
     """Every (experiment, dataset, objective, seed) the config asks for, in a stable order."""
     out = []
-    for name, exp in config["experiments"].items():
+    for name, exp in experiments(config).items():
         for dataset in exp["datasets"]:
             for objective in exp["objectives"]:
-                for seed in config["seeds"]:
+                for seed in experiment_seeds(config, exp):
                     out.append((name, dataset, objective, int(seed)))
     return out
 
@@ -253,7 +266,10 @@ def run_spec_dict(
     """`run_spec` as plain data (Snakemake params, written beside every model)."""
     from dataclasses import asdict
 
-    return asdict(run_spec(config, experiment, dataset, objective, int(seed)))
+    spec = asdict(run_spec(config, experiment, dataset, objective, int(seed)))
+    if spec["mutability"] is None:  # only when set: other models' config.yaml stay as they were
+        del spec["mutability"]
+    return spec
 
 
 def energy_tag(value: float) -> str:

@@ -13,6 +13,8 @@ RESULTS = "results"
 RUN = "{experiment}/{dataset}/{objective}/seed{seed}"
 
 DATA = f"{RESULTS}/data/{{dataset}}.h5"
+#: A synthetic dataset drawn with another data-generation seed (replicates, cftrain.experiments).
+DATA_SEEDED = f"{RESULTS}/data/dataseed{{data_seed}}/{{dataset}}.h5"
 VAE = f"{RESULTS}/vae/{{dataset}}.pt"
 
 MODEL_DIR = f"{RESULTS}/models/{RUN}"

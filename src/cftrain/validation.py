@@ -23,6 +23,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from cftrain.experiments import repeat_problems
 from cftrain.objective import OBJECTIVES
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -231,6 +232,8 @@ def cross_field_problems(config: dict, schema: dict) -> list[str]:
         for section, sub in overrides.items():
             if section in exp:
                 problems += schema_problems(exp[section], sub, ("experiments", name, section))
+        if "repeats" in exp:
+            problems += repeat_problems(config, name, exp)
     return problems
 
 
@@ -239,11 +242,11 @@ def generator_problems(config: dict) -> list[str]:
     their own parameters, and a test-time generator without an energy term gets one sweep value.
     One message per problem, naming the experiments it occurs in. Call on a config without schema
     problems (resolving needs a well-formed config)."""
-    from cftrain.config import _layered, deep_merge
+    from cftrain.config import _layered, deep_merge, experiments
     from cftrain.generators import GENERATORS, generator_class, resolve_params
 
     found: dict[str, list[str]] = {}
-    for name, exp in config["experiments"].items():
+    for name, exp in experiments(config).items():
         specs = [("training", _layered(config, name, d)[0]["generator"]) for d in exp["datasets"]]
         ev = deep_merge(config["evaluation"], exp.get("evaluation", {}))
         specs.append(("evaluation", ev["generator"]))

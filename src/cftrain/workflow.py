@@ -13,11 +13,13 @@ from cftrain.config import (
     energy_tag,
     evaluation_settings,
     experiment_section,
+    experiments,
     parse_objective,
     run_spec,
     targets,
 )
 from cftrain.datasets.registry import REAL
+from cftrain.experiments import data_path, is_replicate
 from cftrain.generators import GENERATORS
 from cftrain.objective import OBJECTIVES
 from cftrain.paths import run_file
@@ -59,6 +61,13 @@ FIGURES: dict[str, dict] = {
     "mnist_grids_generators": {"experiment": "generators", "datasets": ["mnist"],
                                "objectives": ["full-generic", "full-ecco", "full-revise"], "inputs": ["examples/grid"],
         "renderer": "cftrain.plots.generators:mnist_grids_generators"},
+    # issue 16. "also": further experiments drawn beside the first (each where the config has it).
+    "mnist_monotone": {"experiment": "monotone_increase", "also": ["monotone_decrease"], "datasets": ["mnist"],
+                       "objectives": ["vanilla", "full"], "inputs": ["examples/grid"],
+        "renderer": "cftrain.plots.monotone:mnist_monotone"},
+    "replication": {"experiment": "replication_main", "datasets": None, "objectives": ["vanilla", "full"],
+                    "inputs": ["table/replication_metrics", "table/counterfactual_metrics"],
+        "renderer": "cftrain.plots.replication:replication"},
 }  # fmt: skip
 
 # The table registry: name → experiment it is built from, the collected table it reads and its
@@ -68,8 +77,19 @@ TABLES: dict[str, dict] = {
     "validity": {"experiment": "main", "input": "counterfactual_metrics", "builder": "cftrain.tables:validity_table"},
     "costs": {"experiment": "main", "input": "counterfactual_metrics", "builder": "cftrain.tables:costs_table"},
     "ig": {"experiment": "mutability", "input": "ig_rounds", "builder": "cftrain.tables:ig_table"},
+    # issue 16: "input" may list several collected tables (concatenated before building).
+    "replication": {"experiment": "replication_main", "input": ["counterfactual_metrics", "replication_metrics"],
+                    "builder": "cftrain.tables:replication_table"},
 }  # fmt: skip
-COLLECTED = ("counterfactual_metrics", "performance", "ig_rounds", "training_logs")
+#: Collected tables; the replicate experiments' counterfactual metrics are collected apart
+#: (`replication_metrics`), so the other tables hold exactly the other experiments' rows.
+COLLECTED = (
+    "counterfactual_metrics",
+    "performance",
+    "ig_rounds",
+    "training_logs",
+    "replication_metrics",
+)
 
 
 def energy_tags(config: dict) -> list[str]:
@@ -81,7 +101,9 @@ def per_model(config: dict, name: str) -> list[str]:
     compute it: `ig_rounds` only where the experiment's evaluation asks for IG)."""
     out = []
     for e, d, o, s in targets(config):
-        if name == "counterfactual_metrics":
+        if is_replicate(experiment_section(config, e)) != (name == "replication_metrics"):
+            continue
+        if name in ("counterfactual_metrics", "replication_metrics"):
             out.append(run_file(paths.COUNTERFACTUAL_METRICS, e, d, o, s))
         elif name == "performance":
             out.append(run_file(paths.PERFORMANCE, e, d, o, s))
@@ -95,9 +117,13 @@ def per_model(config: dict, name: str) -> list[str]:
     return out
 
 
-def _figure_scope(config: dict, name: str) -> tuple[str, list[str], list[str]] | None:
-    spec = FIGURES[name]
-    exp = config["experiments"].get(spec["experiment"])
+def data_file(config: dict, experiment: str, dataset: str, seed) -> str:
+    """The prepared data file a run reads (cftrain.experiments: replicates may draw other data)."""
+    return data_path(config, experiment_section(config, experiment), dataset, seed)
+
+
+def _scope(config: dict, experiment: str, spec: dict) -> tuple[str, list[str], list[str]] | None:
+    exp = experiments(config).get(experiment)
     if not exp:
         return None
     datasets = spec["datasets"] or list(exp["datasets"])
@@ -108,7 +134,23 @@ def _figure_scope(config: dict, name: str) -> tuple[str, list[str], list[str]] |
     objectives = spec["objectives"] or list(exp["objectives"])
     if not set(datasets) <= set(exp["datasets"]) or not set(objectives) <= set(exp["objectives"]):
         return None
-    return spec["experiment"], datasets, objectives
+    return experiment, datasets, objectives
+
+
+def _figure_scopes(config: dict, name: str) -> list[tuple[str, list[str], list[str]]]:
+    """(experiment, datasets, objectives) a figure is drawn from: its experiment, then each of its
+    `also` experiments the config has; none when the config lacks its first experiment."""
+    spec = FIGURES[name]
+    first = _scope(config, spec["experiment"], spec)
+    if first is None:
+        return []
+    more = [_scope(config, e, spec) for e in spec.get("also", [])]
+    return [first, *(s for s in more if s is not None)]
+
+
+def _figure_scope(config: dict, name: str) -> tuple[str, list[str], list[str]] | None:
+    scopes = _figure_scopes(config, name)
+    return scopes[0] if scopes else None
 
 
 def figure_wanted(config: dict, name: str) -> bool:
@@ -118,44 +160,43 @@ def figure_wanted(config: dict, name: str) -> bool:
 def figure_inputs(config: dict, name: str) -> list[str]:
     """Files a figure is drawn from (tables and HDF5 only), in a fixed order: per input kind, per
     dataset, per objective."""
-    scope = _figure_scope(config, name)
-    if scope is None:
+    scopes = _figure_scopes(config, name)
+    if not scopes:
         raise ValueError(
             f"figure {name!r} needs experiment {FIGURES[name]['experiment']!r} with its datasets/objectives in the config"
         )
-    experiment, datasets, objectives = scope
     seed = int(config["seeds"][0])
     files: list[str] = []
     for kind in FIGURES[name]["inputs"]:
         if kind.startswith("table/"):
             files.append(paths.TABLE_CSV.format(name=kind.split("/")[1]))
             continue
-        for d in datasets:
-            files.append(paths.DATA.format(dataset=d))
-            for o in objectives:
-                if kind == "surface":
-                    files.append(run_file(paths.DECISION_SURFACE, experiment, d, o, seed))
-                elif kind == "ig_maps":
-                    files.append(run_file(paths.IG_MAPS, experiment, d, o, seed))
-                elif kind == "cf_last":
-                    files.append(
-                        run_file(
-                            paths.COUNTERFACTUALS,
-                            experiment,
-                            d,
-                            o,
-                            seed,
-                            tag=energy_tags(config)[-1],
-                        )
-                    )
-                elif kind.startswith("examples/"):
-                    kind_name = kind.split("/")[1]
-                    files.append(run_file(paths.EXAMPLES, experiment, d, o, seed, kind=kind_name))
+        for experiment, datasets, objectives in scopes:
+            files += _per_model_inputs(config, kind, experiment, datasets, objectives, seed)
     return list(dict.fromkeys(files))
 
 
+def _per_model_inputs(config, kind, experiment, datasets, objectives, seed) -> list[str]:
+    """Per-model files of one figure input kind for one experiment (per dataset, per objective)."""
+    files: list[str] = []
+    for d in datasets:
+        files.append(paths.DATA.format(dataset=d))
+        for o in objectives:
+            if kind == "surface":
+                files.append(run_file(paths.DECISION_SURFACE, experiment, d, o, seed))
+            elif kind == "ig_maps":
+                files.append(run_file(paths.IG_MAPS, experiment, d, o, seed))
+            elif kind == "cf_last":
+                tag = energy_tags(config)[-1]
+                files.append(run_file(paths.COUNTERFACTUALS, experiment, d, o, seed, tag=tag))
+            elif kind.startswith("examples/"):
+                kind_name = kind.split("/")[1]
+                files.append(run_file(paths.EXAMPLES, experiment, d, o, seed, kind=kind_name))
+    return files
+
+
 def table_wanted(config: dict, name: str) -> bool:
-    exp = config["experiments"].get(TABLES[name]["experiment"])
+    exp = experiments(config).get(TABLES[name]["experiment"])
     if not exp or not {"vanilla", "full"} <= set(exp["objectives"]):
         return False
     if name == "ig":
@@ -166,7 +207,9 @@ def table_wanted(config: dict, name: str) -> bool:
 
 
 def table_inputs(config: dict, name: str) -> list[str]:
-    return [paths.TABLE_CSV.format(name=TABLES[name]["input"])]
+    names = TABLES[name]["input"]
+    names = [names] if isinstance(names, str) else names
+    return [paths.TABLE_CSV.format(name=n) for n in names]
 
 
 def example_peers(config: dict, wildcards) -> list[str]:

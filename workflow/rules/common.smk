@@ -13,10 +13,11 @@ raw_cache = sources.raw_data_sources(config)["cache"].rstrip("/")
 
 
 wildcard_constraints:
-    experiment="|".join(config["experiments"]),
+    experiment="|".join(cfg.experiments(config)),
     dataset="|".join(config["datasets"]),
     objective=wf.objective_pattern(),
     seed=r"\d+",
+    data_seed=r"\d+",
     collected="|".join(wf.COLLECTED),
     table="|".join(wf.TABLES),
     kind="|".join(ex.KINDS),
@@ -51,6 +52,10 @@ def attack_settings(wc):
 
 def attribution_settings(wc):
     return cfg.attribution_settings(config, wc.experiment, wc.dataset)
+
+
+def data_input(wc):
+    return wf.data_file(config, wc.experiment, wc.dataset, wc.seed)
 
 
 def vae_input(wc):

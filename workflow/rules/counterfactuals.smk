@@ -1,6 +1,6 @@
 rule counterfactuals:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         model=rules.train.output.model,
         vae=evaluation_vae_input,
     output:

@@ -2,7 +2,7 @@
 # steps) must not re-score the counterfactuals, nor a scoring setting re-run the attacks.
 rule evaluate:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         counterfactuals=rules.counterfactuals.output,
     output:
         paths.COUNTERFACTUAL_METRICS,
@@ -25,7 +25,7 @@ rule evaluate:
 
 rule performance:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         model=rules.train.output.model,
     output:
         paths.PERFORMANCE,
@@ -48,7 +48,7 @@ rule performance:
 
 rule attributions:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         model=rules.train.output.model,
     output:
         paths.IG,
@@ -71,7 +71,7 @@ rule attributions:
 
 rule decision_surface:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         model=rules.train.output.model,
     output:
         paths.DECISION_SURFACE,
@@ -88,7 +88,7 @@ rule decision_surface:
 
 rule ig_maps:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         model=rules.train.output.model,
     output:
         paths.IG_MAPS,
@@ -107,7 +107,7 @@ rule ig_maps:
 
 rule examples:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         model=rules.train.output.model,
         peers=lambda wc: wf.example_peers(config, wc),
     output:

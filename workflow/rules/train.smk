@@ -1,6 +1,6 @@
 rule train:
     input:
-        data=rules.prepare_data.output[0],
+        data=data_input,
         vae=vae_input,
     output:
         model=paths.MODEL,

@@ -12,12 +12,13 @@ from pathlib import Path
 from cftrain.config import dataset_section
 
 
-def data_params(config: dict, dataset: str) -> dict:
+def data_params(config: dict, dataset: str, seed: int | str | None = None) -> dict:
     """Keyword arguments of `cftrain.datasets.prepare_dataset` for one dataset (the raw file's
-    folder is added by the job from its input, see `raw_input`)."""
+    folder is added by the job from its input, see `raw_input`); `seed` replaces `data.seed`
+    (a replicate's data-generation seed, cftrain.experiments)."""
     ds = dataset_section(config, dataset)
     params = {
-        "seed": int(config["data"]["seed"]),
+        "seed": int(config["data"]["seed"] if seed is None else seed),
         "domain_n_std": float(config["data"]["domain_n_std"]),
     }
     if "fit_on" in config["data"]:  # unset = prepare_dataset's default, the original's train pool

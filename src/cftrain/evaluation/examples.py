@@ -52,8 +52,10 @@ def _as_set(res, factual_label: torch.Tensor, attrs: dict) -> CounterfactualSet:
 def make_examples(
     kind: str, model: nn.Module, peers: list[nn.Module], x: torch.Tensor, y: torch.Tensor, n_classes: int,
     *, lower: torch.Tensor, upper: torch.Tensor, protected: list[int], seed: int,
+    mutability: torch.Tensor | None = None,
 ) -> CounterfactualSet:  # fmt: skip
-    """Examples of `kind` for `model`; `peers` (including `model`) fix common factuals."""
+    """Examples of `kind` for `model`; `peers` (including `model`) fix common factuals.
+    `mutability` (codes (d,)) constrains the `grid` search (monotone MNIST); None: unconstrained."""
     ok = common_correct(peers, x, y)
     if kind == "grid":
         idx = torch.tensor([first_of_class(ok, y, c) for c in range(n_classes)])
@@ -67,7 +69,7 @@ def make_examples(
             "step_size": STEP_SIZE,
         }
         res = search_counterfactuals(model, factual, target, ECCo(0.001, 25.0), step_size=STEP_SIZE, max_iter=50,
-                                     tau=None, lower=lower, upper=upper)  # fmt: skip
+                                     tau=None, lower=lower, upper=upper, mutability=mutability)  # fmt: skip
         diagonal = target == y[idx].repeat_interleave(n_classes)
         res.counterfactual[diagonal] = factual[diagonal]
         res.steps[diagonal] = 0

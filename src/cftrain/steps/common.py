@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from cftrain.constraints import MUTABILITY_CODES, NONE
+
 log = logging.getLogger("cftrain")
 
 
@@ -47,11 +49,18 @@ def tensors(ds, split: str, device: str = "cpu") -> tuple[torch.Tensor, torch.Te
     return x, y
 
 
-def constraint_tensors(ds, protect: bool, device: str = "cpu"):
-    """(mutability or None, lower, upper) as tensors; mutability only when the experiment protects."""
+def constraint_tensors(ds, protect: bool, device: str = "cpu", override: str | None = None):
+    """(mutability or None, lower, upper) as tensors; mutability only when the experiment protects
+    or sets one code for every feature (`override`, e.g. `increase`; protected features stay
+    `none` when it also protects)."""
     mutability = (
         torch.as_tensor(ds.mutability, dtype=torch.int8, device=device) if protect else None
     )
+    if override is not None:
+        codes = torch.full((ds.n_features,), MUTABILITY_CODES[override], dtype=torch.int8)
+        if protect:
+            codes[torch.as_tensor(ds.mutability) == NONE] = NONE
+        mutability = codes.to(device)
     lower = torch.as_tensor(ds.lower, dtype=torch.float32, device=device)
     upper = torch.as_tensor(ds.upper, dtype=torch.float32, device=device)
     return mutability, lower, upper

@@ -25,7 +25,9 @@ def counterfactuals_step(
     device = spec.get("device", "cpu")
     model = load_model(model_path, device)
     x, y = tensors(ds, "test", device)
-    mutability, lower, upper = constraint_tensors(ds, spec["protect"], device)
+    mutability, lower, upper = constraint_tensors(
+        ds, spec["protect"], device, override=spec.get("mutability")
+    )
     mode = settings["categorical"]  # resolved by cftrain.config.evaluation_settings
     categorical = build_projection(mode, ds.feature_names, ds.categorical_groups)
     weights = settings["lambda_energy"]

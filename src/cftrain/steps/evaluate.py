@@ -109,9 +109,13 @@ def examples_step(
     model = load_model(model_path)
     peer_models = [load_model(p) for p in peers]
     x, y = tensors(ds, "test")
-    _, lower, upper = constraint_tensors(ds, False)
+    # An experiment's one-code-for-all-features constraint (monotone MNIST) holds in its examples
+    # too; `protect` alone does not change the examples (poc_protected sets its own codes).
+    codes, lower, upper = constraint_tensors(ds, False, override=spec.get("mutability"))
     cs = make_examples(kind, model, peer_models, x, y, ds.n_classes, lower=lower, upper=upper,
-                       protected=ds.protected, seed=int(spec["seed"]))  # fmt: skip
+                       protected=ds.protected, seed=int(spec["seed"]), mutability=codes)  # fmt: skip
     cs.attrs.update({"dataset": spec["dataset"], "objective": spec["objective"], "seed": int(spec["seed"]),
                      "experiment": spec["experiment"]})  # fmt: skip
+    if spec.get("mutability"):
+        cs.attrs["mutability"] = spec["mutability"]
     write_counterfactuals(output, cs)

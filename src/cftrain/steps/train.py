@@ -39,7 +39,9 @@ def train_step(
     )
     x, y = tensors(ds, "train")
     xv, yv = tensors(ds, "val")
-    mutability, lower, upper = constraint_tensors(ds, spec["protect"])
+    mutability, lower, upper = constraint_tensors(
+        ds, spec["protect"], override=spec.get("mutability")
+    )
     vae_model = load_vae(vae) if vae else None
     categorical = build_projection(cfg.categorical, ds.feature_names, ds.categorical_groups)
 
