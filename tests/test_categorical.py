@@ -299,3 +299,21 @@ def test_latent_search_draws_ties_after_each_step_from_the_seeded_generator():
     torch.testing.assert_close(latent.counterfactual, plain.counterfactual)
     _assert_projected(latent.counterfactual)
     assert len(set(latent.counterfactual[:, 1:4].argmax(1).tolist())) == 3
+
+
+def test_latent_search_final_decoding_draws_ties_from_the_seeded_generator():
+    """Rows converged at step 0 keep their encoded factual as state; the stored counterfactual is its
+    decoding, projected with ties drawn from `rng` (as CE.jl's decode_state re-projects on every
+    decoding): an all-zero group A ends one-hot, and not always in its first column."""
+    from cftrain.generators import REVISE
+
+    x = torch.zeros(40, D)
+    x[:, 6] = 1.0  # p(1) = σ(3) ≈ 0.95 ≥ τ at the factual: converged at step 0
+    res = search_counterfactuals(
+        _Margin(), x, torch.ones(40, dtype=torch.long), REVISE(vae=_IdentityVAE(), lambda_cost=0.0),
+        step_size=0.1, max_iter=5, tau=0.9, categorical=CategoricalProjection(GROUPS),
+        rng=torch.Generator().manual_seed(2),
+    )  # fmt: skip
+    assert (res.steps == 0).all() and res.converged.all()
+    _assert_projected(res.counterfactual)
+    assert len(set(res.counterfactual[:, 1:4].argmax(1).tolist())) == 3
