@@ -3,6 +3,7 @@
     python benchmarks/mutation.py                         # every module (hours on 2 shared cores)
     python benchmarks/mutation.py --modules objective generators.ecco search
     python benchmarks/mutation.py --report-only           # rewrite docs/mutation.md from mutants/
+    python benchmarks/mutation.py --recheck --modules search  # re-test survivors against later tests
 
 mutmut 3 (`[tool.mutmut]` in pyproject.toml) copies `src/` to `mutants/`, mutates the files listed
 there and runs, per mutant, only the fast tests that call the mutated function (`-m "not slow and
@@ -31,6 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ACCEPTED = REPO / "benchmarks" / "mutation_accepted.toml"
+RECHECKED = REPO / "benchmarks" / "mutation_rechecked.toml"
 REPORT = REPO / "docs" / "mutation.md"
 
 # Module → mutmut name patterns. training.py: only the sweep and its helpers (issue 13).
@@ -102,13 +104,42 @@ def diff_of(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if line.startswith(("-", "+")) and not line.startswith(("---", "+++")))  # fmt: skip
 
 
+def recheck(names: list[str], against: Path = REPO) -> dict[str, str]:
+    """Apply each surviving mutant's diff to a copy of src/ and run the selected fast tests of the
+    current tree on it (tests added after the mutmut run). {name: "killed" | "survived" | "no patch"}."""
+    import shutil
+    import tempfile
+
+    cfg = tomllib.loads((against / "pyproject.toml").read_text())["tool"]["mutmut"]
+    tests = [t for t in cfg["pytest_add_cli_args_test_selection"] if (against / t).exists()]
+    out = {}
+    for name in names:
+        text = "\n".join(
+            ln for ln in _mutmut("show", name, check=False).splitlines() if not ln.startswith("#")
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(against / "src", Path(tmp) / "src")
+            patch = subprocess.run(["patch", "-p0", "-s", "-F0"], cwd=tmp, input=text + "\n", text=True, capture_output=True, check=False)  # fmt: skip
+            if patch.returncode:
+                out[name] = "no patch"
+                continue
+            env = {**_env(), "PYTHONPATH": f"{tmp}/src"}
+            run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not slow and not slurm", *tests], cwd=against, env=env, capture_output=True, check=False)  # fmt: skip
+            out[name] = "killed" if run.returncode else "survived"
+        print(f"{name}: {out[name]}", flush=True)
+    return out
+
+
 def write_report(statuses: dict[str, str], accepted: dict[str, str], command: str) -> str:
     per_module: dict[str, Counter] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
+    rechecked = tomllib.loads(RECHECKED.read_text()) if RECHECKED.exists() else {}
     for name, status in statuses.items():
         module = module_of(name)
         if module is None:
             continue
+        if status == "survived" and rechecked.get(name, "").startswith("killed"):
+            status = "killed later"
         per_module[module][status] += 1
         if status in ("survived", "no tests", "suspicious"):
             survivors[module].append(name)
@@ -118,7 +149,9 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
         "",
         f"Written by `benchmarks/mutation.py` on {date.today().isoformat()} (mutmut 3, config",
         "`[tool.mutmut]` in pyproject.toml; fast tests only). Score = (killed + timeout) /",
-        "(mutants − equivalent survivors). Survivors judged equivalent or accepted (a real change",
+        '(mutants − equivalent survivors). "killed later": survived the mutmut run, killed by tests',
+        "added after it (`--recheck` applies the mutant to src/ and runs the current fast tests;",
+        "`benchmarks/mutation_rechecked.toml`). Survivors judged equivalent or accepted (a real change",
         "tolerated, counted against the score) have their reason below and in",
         "`benchmarks/mutation_accepted.toml`. A module with unchecked mutants has no score.",
         "",
@@ -126,10 +159,10 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
         "*not measured* was not run in this `mutants/` tree: measure it with",
         "`nice -n 19 python benchmarks/mutation.py --modules <module>` (2–15 s per mutant on 2 shared",
         "cores); after adding tests, re-run the survivors with `python -m mutmut run <names>` (no",
-        "PYTHONPATH). Score with the tests before issue 13: not measured (only the after-score is known).",
+        "PYTHONPATH), or `python benchmarks/mutation.py --recheck` without re-running mutmut.",
         "",
-        "| module | mutants | killed | timeout | survived | no tests | equivalent | accepted | not checked | score |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| module | mutants | killed | killed later | timeout | survived | no tests | equivalent | accepted | not checked | score |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for module in MODULES:
         c = per_module.get(module, Counter())
@@ -143,10 +176,10 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
         if unchecked:
             score = "not measured" if unchecked == total else f"partial ({total - unchecked} run)"
         else:
-            detected = sum(c[s] for s in DETECTED)
+            detected = sum(c[s] for s in DETECTED) + c["killed later"]
             score = f"{100 * detected / max(total - n_eq, 1):.1f}%"
         lines.append(
-            f"| {module} | {total} | {c['killed']} | {c['timeout']} | {c['survived']} | "
+            f"| {module} | {total} | {c['killed']} | {c['killed later']} | {c['timeout']} | {c['survived']} | "
             f"{c['no tests']} | {n_eq} | {n_acc} | {unchecked} | {score} |"
         )
     lines += ["", "## Surviving mutants", ""]
@@ -171,7 +204,7 @@ def write_report(statuses: dict[str, str], accepted: dict[str, str], command: st
         ]
         lines += [f"- `{n}` ({statuses.get(n, 'no such mutant')})" for n in stale] + [""]
     REPORT.write_text("\n".join(lines).rstrip() + "\n")
-    return "\n".join(lines[: 14 + len(MODULES)])
+    return "\n".join(lines[: 16 + len(MODULES)])
 
 
 def main() -> None:
@@ -179,15 +212,30 @@ def main() -> None:
     parser.add_argument("--modules", nargs="+", choices=list(MODULES), default=list(MODULES))
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--recheck", action="store_true", help="re-test unjudged survivors (no mutmut run)"
+    )
+    parser.add_argument(
+        "--against", type=Path, default=REPO, help="checkout whose src/ and tests --recheck uses"
+    )
     args = parser.parse_args()
     command = "python benchmarks/mutation.py " + (
-        "--report-only" if args.report_only else "--modules " + " ".join(args.modules)
+        "--report-only"
+        if args.report_only
+        else ("--recheck " if args.recheck else "") + "--modules " + " ".join(args.modules)
     )
-    if not args.report_only:
+    accepted = tomllib.loads(ACCEPTED.read_text()) if ACCEPTED.exists() else {}
+    if args.recheck:
+        todo = [n for n, st in results().items() if st == "survived" and n not in accepted and module_of(n) in args.modules]  # fmt: skip
+        found = recheck(todo, args.against.resolve())
+        old = tomllib.loads(RECHECKED.read_text()) if RECHECKED.exists() else {}
+        stamp = f"(re-checked {date.today().isoformat()})"
+        old.update({n: f"{st} {stamp}" for n, st in found.items()})
+        RECHECKED.write_text("# Survivors of the last mutmut run re-tested against later tests (--recheck).\n" + "".join(f'"{n}" = "{v}"\n' for n, v in sorted(old.items())))  # fmt: skip
+    elif not args.report_only:
         for module in args.modules:
             print(f"== {module}", flush=True)
             _mutmut("run", "--max-children", str(args.max_children), *MODULES[module])
-    accepted = tomllib.loads(ACCEPTED.read_text()) if ACCEPTED.exists() else {}
     print(write_report(results(), accepted, command))
 
 
