@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from cftrain.baselines import resolve_objective_params
 from cftrain.categorical import EVALUATION_DEFAULT, TRAINING_DEFAULT, normalise_mode
 from cftrain.generators import GENERATORS, resolve_params, split_spec
 from cftrain.objective import OBJECTIVES
@@ -143,6 +144,9 @@ def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: 
         seed=int(seed),
         device=str(config.get("device", "cpu")),
         max_skipped_share=float(training["max_skipped_share"]),
+        objective_params=resolve_objective_params(
+            base, training.get("objective_params", {}).get(base)
+        ),
     )
     protect = bool(experiment_section(config, experiment).get("protect", False))
     return RunSpec(experiment, dataset, objective, int(seed), train, model, protect, train.device)
@@ -253,7 +257,10 @@ def run_spec_dict(
     """`run_spec` as plain data (Snakemake params, written beside every model)."""
     from dataclasses import asdict
 
-    return asdict(run_spec(config, experiment, dataset, objective, int(seed)))
+    out = asdict(run_spec(config, experiment, dataset, objective, int(seed)))
+    if not out["train"]["objective_params"]:
+        del out["train"]["objective_params"]  # objectives without parameters: specs as before
+    return out
 
 
 def energy_tag(value: float) -> str:
