@@ -194,6 +194,8 @@ STAGE_SETTINGS: dict[str, dict] = {
     "attack": {"robustness": bool, "eps_max": float, "eps_count": int, "pgd_steps": int,
                "pgd_alpha": float, "seed": int},
     "attribution": {"ig_rounds": int, "ig_samples": int, "ig_steps": int, "seed": int},
+    "generative": {"gen_samples": int, "gen_sgld_steps": int, "gen_sgld_step": float, "gen_sgld_noise": float,
+                   "mmd_samples": int, "mmd_length_scale": float, "seed": int},
 }  # fmt: skip
 
 
@@ -223,6 +225,11 @@ def attack_settings(config: dict, experiment: str, dataset: str) -> dict:
 def attribution_settings(config: dict, experiment: str, dataset: str) -> dict:
     """Integrated gradients on the protected features (method.md §6.2)."""
     return stage_settings(config, "attribution", experiment, dataset)
+
+
+def generative_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Generative capacity: class-conditional SGLD samples scored with IP*'s MMD (issue 15)."""
+    return stage_settings(config, "generative", experiment, dataset)
 
 
 def run_identity(

@@ -59,6 +59,17 @@ FIGURES: dict[str, dict] = {
     "mnist_grids_generators": {"experiment": "generators", "datasets": ["mnist"],
                                "objectives": ["full-generic", "full-ecco", "full-revise"], "inputs": ["examples/grid"],
         "renderer": "cftrain.plots.generators:mnist_grids_generators"},
+    # Issue 15: CT against PGD-AT and JEM (experiment `baselines`).
+    "baselines_robustness": {"experiment": "baselines", "datasets": None,
+                             "objectives": ["vanilla", "full", "pgd_at", "jem"], "inputs": ["table/performance"],
+        "renderer": "cftrain.plots.baselines:baselines_robustness"},
+    "baselines_plausibility": {"experiment": "baselines", "datasets": None,
+                               "objectives": ["vanilla", "full", "pgd_at", "jem"],
+                               "inputs": ["table/counterfactual_metrics", "table/generative"],
+        "renderer": "cftrain.plots.baselines:baselines_plausibility"},
+    "baselines_samples": {"experiment": "baselines", "datasets": None, "within": ["moons", "mnist"],
+                          "objectives": ["vanilla", "full", "pgd_at", "jem"], "inputs": ["generative_samples"],
+        "renderer": "cftrain.plots.baselines:baselines_samples"},
 }  # fmt: skip
 
 # The table registry: name → experiment it is built from, the collected table it reads and its
@@ -68,8 +79,10 @@ TABLES: dict[str, dict] = {
     "validity": {"experiment": "main", "input": "counterfactual_metrics", "builder": "cftrain.tables:validity_table"},
     "costs": {"experiment": "main", "input": "counterfactual_metrics", "builder": "cftrain.tables:costs_table"},
     "ig": {"experiment": "mutability", "input": "ig_rounds", "builder": "cftrain.tables:ig_table"},
+    "baselines": {"experiment": "baselines", "inputs": ["counterfactual_metrics", "performance", "generative"],
+                  "builder": "cftrain.tables:baselines_table"},
 }  # fmt: skip
-COLLECTED = ("counterfactual_metrics", "performance", "ig_rounds", "training_logs")
+COLLECTED = ("counterfactual_metrics", "performance", "ig_rounds", "training_logs", "generative")
 
 
 def energy_tags(config: dict) -> list[str]:
@@ -90,6 +103,9 @@ def per_model(config: dict, name: str) -> list[str]:
                 out.append(run_file(paths.IG, e, d, o, s))
         elif name == "training_logs":
             out.append(run_file(paths.TRAINING_LOG, e, d, o, s))
+        elif name == "generative":
+            if evaluation_settings(config, e, d).get("generative", False):
+                out.append(run_file(paths.GENERATIVE, e, d, o, s))
         else:
             raise ValueError(f"unknown collected table {name!r}")
     return out
@@ -103,8 +119,10 @@ def _figure_scope(config: dict, name: str) -> tuple[str, list[str], list[str]] |
     datasets = spec["datasets"] or list(exp["datasets"])
     if spec.get("real_only"):
         datasets = [d for d in datasets if d in REAL]
-        if not datasets:
-            return None
+    if spec.get("within"):  # only the datasets the renderer can draw
+        datasets = [d for d in datasets if d in spec["within"]]
+    if not datasets:
+        return None
     objectives = spec["objectives"] or list(exp["objectives"])
     if not set(datasets) <= set(exp["datasets"]) or not set(objectives) <= set(exp["objectives"]):
         return None
@@ -137,6 +155,8 @@ def figure_inputs(config: dict, name: str) -> list[str]:
                     files.append(run_file(paths.DECISION_SURFACE, experiment, d, o, seed))
                 elif kind == "ig_maps":
                     files.append(run_file(paths.IG_MAPS, experiment, d, o, seed))
+                elif kind == "generative_samples":
+                    files.append(run_file(paths.GENERATIVE_SAMPLES, experiment, d, o, seed))
                 elif kind == "cf_last":
                     files.append(
                         run_file(
@@ -166,7 +186,9 @@ def table_wanted(config: dict, name: str) -> bool:
 
 
 def table_inputs(config: dict, name: str) -> list[str]:
-    return [paths.TABLE_CSV.format(name=TABLES[name]["input"])]
+    """The collected tables a table is built from: its `input`, or each of its `inputs`."""
+    names = TABLES[name].get("inputs") or [TABLES[name]["input"]]
+    return [paths.TABLE_CSV.format(name=n) for n in names]
 
 
 def example_peers(config: dict, wildcards) -> list[str]:

@@ -53,6 +53,10 @@ def attribution_settings(wc):
     return cfg.attribution_settings(config, wc.experiment, wc.dataset)
 
 
+def generative_settings(wc):
+    return cfg.generative_settings(config, wc.experiment, wc.dataset)
+
+
 def vae_input(wc):
     if wf.needs_vae(config, wc.experiment, wc.dataset, wc.objective):
         return paths.VAE.format(dataset=wc.dataset)
