@@ -66,16 +66,17 @@ def test_parse_objective_rejects_unknown():
 
 def test_default_config_targets_every_artifact(config):
     assert (
-        len(targets(config)) == 9 * 2 + 9 * 2 + 9 * 4 + 2 * 4 + 2
-    )  # ablation: all nine datasets (§8)
+        len(targets(config)) == 9 * 2 + 9 * 2 + 9 * 4 + 2 * 4 + 2 + 6 * 4
+    )  # ablation: all nine datasets (§8); baselines: six datasets × BL, CT, PGD-AT, JEM
     wanted = all_targets(config)
     for name in FIGURES:
         assert figure_wanted(config, name)
         assert f"results/figures/{name}.png" in wanted
         assert all(p.startswith("results/") for p in figure_inputs(config, name))
-    for table in ("main", "validity", "ig", "costs"):
+    for table in ("main", "validity", "ig", "costs", "baselines"):
         assert f"results/tables/{table}.csv" in wanted and f"results/tables/{table}.tex" in wanted
     assert len(per_model(config, "ig_rounds")) == 18  # mutability only
+    assert len(per_model(config, "generative")) == 6 * 4  # baselines only
 
 
 def test_one_step_size_default_for_training_and_test_time(config):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cftrain.aggregate import add_average_row, format_table, percent_reduction, to_latex
 from cftrain.attribution import summarise_rounds
+from cftrain.objective import OBJECTIVES
 
 METRIC_LABELS = {"ip": "IP", "ip_star": "IP*", "cost": "Cost (protected)"}
 
@@ -142,7 +143,10 @@ def baselines_table(frame: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFr
     if tidy.empty:
         raise ValueError("no rows of experiment 'baselines' in the collected tables")
     tidy["model"] = tidy["objective"].map(objective_label)
-    tidy = _order(tidy[["dataset", "objective", "model", "metric", "value", "sd"]], datasets)
+    # Datasets in config order, objectives in registry order (BL, CT, ..., PGD-AT, JEM).
+    rank = {**{d: i for i, d in enumerate(datasets)}, **{o: i for i, o in enumerate(OBJECTIVES)}}
+    tidy = tidy.sort_values(["dataset", "objective"], key=lambda s: s.map(lambda v: rank.get(v, len(rank))),
+                            kind="stable").reset_index(drop=True)[["dataset", "objective", "model", "metric", "value", "sd"]]  # fmt: skip
     tidy["text"] = [f"{v:.2f} ± {s:.2f}" if np.isfinite(s) else f"{v:.3f}"
                     for v, s in zip(tidy["value"], tidy["sd"], strict=True)]  # fmt: skip
     display = tidy.pivot_table(index=["dataset", "model"], columns="metric", values="text",
