@@ -47,7 +47,7 @@ BAD = [
     ("tau_above_one", {"datasets": {"moons": {"tau": 1.5}}},
      ["config key 'datasets.moons.tau': 1.5 is greater than the maximum of 1"]),
     ("unknown_experiment", {"experiments": {"mainn": {"datasets": ["moons"], "objectives": ["full"]}}},
-     ["unknown key 'experiments.mainn' (allowed: main, mutability, ablation, generators, poc)"]),
+     ["unknown key 'experiments.mainn' (allowed: main, mutability, ablation, generators, poc, baselines)"]),
     ("bad_objective", {"experiments": {"main": {"objectives": ["fulll"]}}},
      ["config key 'experiments.main.objectives[0]': 'fulll' is not valid: an objective (vanilla, full,"]),
     ("unsafe_experiment_name", {"experiments": {"../x": {"datasets": ["moons"], "objectives": ["full"]}}},
