@@ -93,11 +93,11 @@ def registry_schema(schema: dict) -> dict:
         for name, cls in GENERATORS.items()
     ]
     # training.objective_params.<objective>: parameters of the objectives with a batch loss.
-    schema["properties"]["training"]["properties"]["objective_params"]["properties"] = {
+    schema["properties"]["training"]["properties"]["objective_params"].update(additionalProperties=False, properties={
         name: {"type": "object", "additionalProperties": False,
                "properties": {k: _parameter_schema(f) for k, f in fields.items()}}
         for name, fields in objective_parameters().items()
-    }  # fmt: skip
+    })  # fmt: skip
     return schema
 
 
