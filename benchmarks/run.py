@@ -31,6 +31,7 @@ BENCHMARKS = (
     "search_throughput",
     "ct_epoch_overhead",
     "ct_run_moons",
+    "objective_epoch_time",
     "store_overhead",
     "workflow_quick",
     "reproduction_full",
@@ -242,6 +243,32 @@ def bench_ct_run_moons(quick: bool) -> None:
 
 
 # --- store ----------------------------------------------------------------------------------
+
+
+def bench_objective_epoch_time(quick: bool) -> None:
+    """Per-epoch wall time of every training objective on the same data and settings (issue 15):
+    vanilla, CT (full), PGD-AT and JEM with the default config's objective parameters."""
+    from cftrain.baselines import resolve_objective_params
+    from cftrain.config import load_config
+
+    epochs = 3 if quick else 5
+    params = load_config(REPO / "config" / "config.yaml")["training"].get("objective_params", {})
+    x, y, box = _moons()
+    tx, ty, tbox, tlabel = _tabular()
+    cases = [
+        ("moons (3000 training rows, d=2)", x, y, box, {"batch_size": 30, "n_ce": 1000, "tau": 0.9}),
+        (tlabel, tx, ty, tbox, {"batch_size": 1000, "n_ce": 5000, "tau": 0.5}),
+    ]  # fmt: skip
+    for label, xs, ys, bx, settings in cases:
+        seconds = {}
+        for objective in ("vanilla", "full", "pgd_at", "jem"):
+            extra = {"objective_params": resolve_objective_params(objective, params.get(objective))}
+            _, log = _train(objective, xs, ys, bx, epochs, **settings, **extra)
+            seconds[objective] = float(log["seconds"].min())  # best epoch: the machine is shared
+        for objective, value in seconds.items():
+            emit("objective_epoch_time", value, "s", "report", None,
+                 f"{label}: {objective}, best epoch of {epochs}, {value / seconds['vanilla']:.1f}x "
+                 f"vanilla; settings {settings}, objective_params {params.get(objective, {})}; 1 thread")  # fmt: skip
 
 
 def _store_sets():

@@ -73,8 +73,9 @@ def test_parse_objective_rejects_unknown():
 
 def test_default_config_targets_every_artifact(config):
     assert (
-        len(targets(config)) == 9 * 2 + 9 * 2 + 9 * 4 + 2 * 4 + 2 + 2 * 2
-    )  # ablation: all nine datasets (§8); monotone_increase/_decrease: BL and CT on MNIST
+        len(targets(config)) == 9 * 2 + 9 * 2 + 9 * 4 + 2 * 4 + 2 + 2 * 2 + 6 * 4
+    )  # ablation: all nine datasets (§8); monotone_increase/_decrease: BL and CT on MNIST;
+    # baselines: six datasets × BL, CT, PGD-AT, JEM
     # With the replication overlay (issue 16): 5 seeds × (main + mutability), every artifact.
     full = load_config(REPO / "config" / "config.yaml", REPO / "config" / "replication.yaml")
     assert len(targets(full)) == len(targets(config)) + 5 * (9 * 2 + 9 * 2)
@@ -84,9 +85,10 @@ def test_default_config_targets_every_artifact(config):
         assert figure_wanted(full, name)
         assert f"results/figures/{name}.png" in wanted
         assert all(p.startswith("results/") for p in figure_inputs(full, name))
-    for table in ("main", "validity", "ig", "costs", "replication"):
+    for table in ("main", "validity", "ig", "costs", "replication", "baselines"):
         assert f"results/tables/{table}.csv" in wanted and f"results/tables/{table}.tex" in wanted
     assert len(per_model(full, "ig_rounds")) == 18  # mutability only (replicates: no IG)
+    assert len(per_model(full, "generative")) == 6 * 4  # baselines only
 
 
 def test_one_step_size_default_for_training_and_test_time(config):

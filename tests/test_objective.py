@@ -134,12 +134,16 @@ def test_objective_to_weights():
         "full": (1.0, 0.5, 0.25, 0.125),
         "energy": (1.0, 0.5, 0.25, 0.0),
         "adversarial": (1.0, 0.0, 0.0, 0.125),
+        # Objectives with their own batch loss (cftrain.baselines): no CT term, no CE search.
+        "pgd_at": (1.0, 0.0, 0.0, 0.0),
+        "jem": (1.0, 0.0, 0.0, 0.0),
     }
     assert set(OBJECTIVES) == set(expected)
     for objective, want in expected.items():
         w = LossWeights.for_objective(objective, **args)
         assert (w.clf, w.div, w.reg, w.adv) == want, objective
-        assert w.needs_counterfactuals == (objective != "vanilla")
+        assert w.needs_counterfactuals == (want[1:] != (0.0, 0.0, 0.0))
+        assert (OBJECTIVES[objective].batch_loss is None) == (objective not in ("pgd_at", "jem"))
     with pytest.raises(ValueError, match="unknown objective"):
         LossWeights.for_objective("bogus", **args)
     assert LossWeights() == LossWeights(1.0, 0.5, 0.1, 0.25)  # package defaults, method.md §1

@@ -171,6 +171,35 @@ def inputs_for(name: str, tmp) -> list[str]:
         ]
         pd.concat(main).to_csv(tmp / "counterfactual_metrics.csv", index=False)
         return [str(tmp / "replication_metrics.csv"), str(tmp / "counterfactual_metrics.csv")]  # fmt: skip
+    baselines = wf.FIGURES.get(name, {}).get("objectives") if name.startswith("baselines") else None
+    if name == "baselines_robustness":
+        rows = [{"experiment": "baselines", "dataset": d, "objective": o, "seed": 0, "attack": a, "eps": e,
+                 "accuracy": 0.9 - e * (5 - i), "macro_f1": 0.8}
+                for d in ("moons", "gmsc") for i, o in enumerate(baselines)
+                for a in ("fgsm", "pgd") for e in np.linspace(0, 0.1, 4)]  # fmt: skip
+        pd.DataFrame(rows).to_csv(tmp / "performance.csv", index=False)
+        return [str(tmp / "performance.csv")]
+    if name == "baselines_plausibility":
+        cf = _metrics_csv(tmp / "cf.csv", "baselines", {"moons": baselines, "gmsc": baselines})
+        rows = [{"experiment": "baselines", "dataset": d, "objective": o, "seed": 0, "class": k,
+                 "mmd2": 0.1 * (i + 1) + 0.01 * k, "finite_share": 1.0}
+                for d in ("moons", "gmsc") for i, o in enumerate(baselines) for k in (0, 1)]  # fmt: skip
+        pd.DataFrame(rows).to_csv(tmp / "generative.csv", index=False)
+        return [cf, str(tmp / "generative.csv")]
+    if name == "baselines_samples":
+        from cftrain.evaluation.generative import write_samples
+
+        out = []
+        for d, (n_features, n_classes, n) in {"moons": (2, 2, 400), "mnist": (784, 10, 10)}.items():
+            out.append(_dataset(tmp / f"{d}.h5", n_features, n=n * n_classes, n_classes=n_classes))
+            label = np.repeat(np.arange(n_classes), n)
+            for o in baselines:
+                path = tmp / f"{d}_{o}" / "generative_samples.h5"
+                path.parent.mkdir()
+                start = RNG.uniform(-1, 1, size=(len(label), n_features))
+                write_samples(path, start, start * 0.5, label, d, o)
+                out.append(str(path))
+        return out
     raise AssertionError(f"no synthetic inputs for {name}")
 
 

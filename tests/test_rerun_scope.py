@@ -18,7 +18,7 @@ from conftest import QUICK
 from helpers import REPO, run_snakemake
 
 from cftrain.config import attack_settings, deep_merge, load_config, run_spec, targets
-from cftrain.workflow import FIGURES, figure_wanted, per_model
+from cftrain.workflow import FIGURES, TABLES, figure_wanted, per_model, table_inputs, table_wanted
 
 pytestmark = pytest.mark.slow
 
@@ -76,8 +76,46 @@ def test_pgd_steps_reruns_only_robustness(finished_run):
         t for t in targets(QUICK_CONFIG) if attack_settings(QUICK_CONFIG, *t[:2])["robustness"]
     ]
     assert attacked  # the quick config's ablation experiment attacks
-    # performance of the runs that attack, the collected performance table, the figure drawn from it.
-    assert stats == {"performance": len(attacked), "collect": 1, "figure_robustness": 1, "all": 1}
+    # performance of the runs that attack, the collected performance table, what is drawn or built
+    # from it (Fig. 4, the baselines figure and table).
+    assert stats == {"performance": len(attacked), "collect": 1, **reading("performance"), "all": 1}
+
+
+def reading(collected: str, kind: str | None = None) -> dict[str, int]:
+    """Figure and table jobs of the quick config that read a collected table (or a per-model
+    input `kind`), as `snakemake -n` counts them."""
+    out = {
+        f"figure_{name}": 1
+        for name, spec in FIGURES.items()
+        if figure_wanted(QUICK_CONFIG, name)
+        and (f"table/{collected}" in spec["inputs"] or kind in spec["inputs"])
+    }
+    tables = [
+        name
+        for name in TABLES
+        if table_wanted(QUICK_CONFIG, name)
+        and any(p.endswith(f"/{collected}.csv") for p in table_inputs(QUICK_CONFIG, name))
+    ]
+    return {**out, **({"table": len(tables)} if tables else {})}
+
+
+def test_gen_sgld_steps_reruns_only_generative(finished_run):
+    stats = job_stats(finished_run, {"evaluation": {"gen_sgld_steps": 3}})
+    runs = per_model(QUICK_CONFIG, "generative")
+    assert runs  # the quick config's baselines experiment scores generative capacity
+    expected = {
+        "generative": len(runs),
+        "collect": 1,
+        **reading("generative", "generative_samples"),
+    }
+    assert stats == {**expected, "all": 1}
+    assert "figure_baselines_samples" in stats and stats["table"] == 1
+
+
+def test_jem_setting_retrains_only_jem(finished_run):
+    stats = job_stats(finished_run, {"training": {"objective_params": {"jem": {"sgld_steps": 3}}}})
+    jem = [t for t in targets(QUICK_CONFIG) if t[2] == "jem"]
+    assert jem and stats["train"] == len(jem) and stats["generative"] == len(jem)
 
 
 def test_epochs_reruns_everything_downstream_of_training(finished_run):
@@ -95,7 +133,7 @@ def test_epochs_reruns_everything_downstream_of_training(finished_run):
         if figure_wanted(QUICK_CONFIG, name) and FIGURES[name]["experiment"] not in untouched
     }
     downstream = {"train", "counterfactuals", "evaluate", "performance", "attributions",
-                  "decision_surface", "ig_maps", "examples", "collect", "table", "all"}  # fmt: skip
+                  "decision_surface", "ig_maps", "examples", "collect", "table", "generative", "all"}  # fmt: skip
     assert set(stats) == downstream | figures
     assert not {"prepare_data", "train_vae", "fetch_raw"} & set(stats)
     assert stats["train"] == stats["counterfactuals"] == stats["evaluate"] == len(retrained)

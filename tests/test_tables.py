@@ -73,3 +73,41 @@ def test_validity_costs_ig_tables(tmp_path):
     write_table(tidy_ig, display_ig, str(tmp_path / "ig.csv"), str(tmp_path / "ig.tex"))
     tex = (tmp_path / "ig.tex").read_text()
     assert "\\begin{tabular}" in tex and "moons" in tex
+
+
+def test_baselines_table_from_the_three_collected_tables(tmp_path):
+    """Issue 15: one row per dataset and objective for each metric, values recomputed by hand."""
+    from cftrain.tables import baselines_table
+
+    objectives = ["vanilla", "full", "pgd_at", "jem"]
+    tag = {"experiment": "baselines", "seed": 0}
+    cf = pd.DataFrame([{**tag, "dataset": "moons", "objective": o, "lambda_energy": lam, "run": r,
+                        "validity": 0.5 + 0.1 * i, "cost": 1.0, "ip": 1.0 + i + r, "ip_star": 0.1 * i}
+                       for i, o in enumerate(objectives) for r in range(3) for lam in (0.5, 5.0)])  # fmt: skip
+    perf = pd.DataFrame([{**tag, "dataset": "moons", "objective": o, "attack": a, "eps": e,
+                          "accuracy": 0.9 - i * 0.01 - e}
+                         for i, o in enumerate(objectives)
+                         for a, e in (("none", 0.0), ("pgd", 0.0), ("pgd", 0.1), ("fgsm", 0.1))])  # fmt: skip
+    gen = pd.DataFrame([{**tag, "dataset": "moons", "objective": o, "class": k, "mmd2": i + k}
+                        for i, o in enumerate(objectives) for k in (0, 1)])  # fmt: skip
+    other = cf.assign(experiment="main", ip=99.0)  # rows of other experiments are left out
+    tidy, display = baselines_table(pd.concat([cf, perf, gen, other], ignore_index=True), ["moons"])
+    assert len(tidy) == 6 * len(objectives)
+    get = tidy.set_index(["objective", "metric"])["value"]
+    assert get["jem", "ip"] == pytest.approx(5.0)  # mean over runs r = 0..2 of 1 + 3 + r
+    assert get["pgd_at", "validity"] == pytest.approx(0.7)
+    assert get["full", "accuracy"] == pytest.approx(0.89)
+    assert get["full", "robust_accuracy"] == pytest.approx(0.89 - 0.1)  # PGD at the largest ε
+    assert get["jem", "generative_mmd2"] == pytest.approx(3.5)  # mean over classes of 3 and 4
+    assert list(display.columns) == [
+        "row",
+        "Acc.",
+        "PGD acc.",
+        "Validity",
+        "IP",
+        "IP*",
+        "Gen. MMD²",
+    ]
+    assert display["row"].tolist() == ["moons BL", "moons CT", "moons PGD-AT", "moons JEM"]
+    write_table(tidy, display, tmp_path / "b.csv", tmp_path / "b.tex")
+    assert "PGD-AT" in (tmp_path / "b.tex").read_text()

@@ -47,17 +47,21 @@ def pgd(
     steps: int = 40,
     alpha: float = 0.01,
     generator: torch.Generator,
+    random_start: bool = True,
 ) -> torch.Tensor:
     """Projected gradient descent (Madry et al., 2018), ℓ∞, random start.
 
-    δ₀ ~ U(−ε, ε) drawn from `generator`; then `steps` times δ ← clip_[−ε,ε](δ + α·sign(∇ₓ CE(M(x+δ),
+    δ₀ ~ U(−ε, ε) drawn from `generator` (δ₀ = 0 and no draw with `random_start=False`); then `steps` times δ ← clip_[−ε,ε](δ + α·sign(∇ₓ CE(M(x+δ),
     y))). `x` (n, d), `y` (n,) true labels. Defaults: 40 steps, α = 0.01 (method.md §6.2). Returns
     x + δ (n, d), detached; ‖δ‖∞ ≤ ε by construction.
     """
     y = y.to(x.device, torch.long)
     x = x.detach()
-    noise = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device)
-    delta = ((2.0 * noise - 1.0) * eps).to(x.device)
+    if random_start:
+        noise = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device)
+        delta = ((2.0 * noise - 1.0) * eps).to(x.device)
+    else:
+        delta = torch.zeros_like(x)
     for _ in range(steps):
         grad = _input_gradient(model, x + delta, y)
         delta = (delta + alpha * grad.sign()).clamp(-eps, eps)

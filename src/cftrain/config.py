@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from cftrain.baselines import resolve_objective_params
 from cftrain.categorical import EVALUATION_DEFAULT, TRAINING_DEFAULT, normalise_mode
 from cftrain.experiments import expand_experiments, experiment_seeds
 from cftrain.generators import GENERATORS, resolve_params, split_spec
@@ -150,6 +151,9 @@ def run_spec(config: dict, experiment: str, dataset: str, objective: str, seed: 
         seed=int(seed),
         device=str(config.get("device", "cpu")),
         max_skipped_share=float(training["max_skipped_share"]),
+        objective_params=resolve_objective_params(
+            base, training.get("objective_params", {}).get(base)
+        ),
     )
     exp = experiment_section(config, experiment)
     protect = bool(exp.get("protect", False))
@@ -199,6 +203,8 @@ STAGE_SETTINGS: dict[str, dict] = {
     "attack": {"robustness": bool, "eps_max": float, "eps_count": int, "pgd_steps": int,
                "pgd_alpha": float, "seed": int},
     "attribution": {"ig_rounds": int, "ig_samples": int, "ig_steps": int, "seed": int},
+    "generative": {"gen_samples": int, "gen_sgld_steps": int, "gen_sgld_step": float, "gen_sgld_noise": float,
+                   "mmd_samples": int, "mmd_length_scale": float, "seed": int},
 }  # fmt: skip
 
 
@@ -228,6 +234,11 @@ def attack_settings(config: dict, experiment: str, dataset: str) -> dict:
 def attribution_settings(config: dict, experiment: str, dataset: str) -> dict:
     """Integrated gradients on the protected features (method.md §6.2)."""
     return stage_settings(config, "attribution", experiment, dataset)
+
+
+def generative_settings(config: dict, experiment: str, dataset: str) -> dict:
+    """Generative capacity: class-conditional SGLD samples scored with IP*'s MMD (issue 15)."""
+    return stage_settings(config, "generative", experiment, dataset)
 
 
 def run_identity(
@@ -266,10 +277,12 @@ def run_spec_dict(
     """`run_spec` as plain data (Snakemake params, written beside every model)."""
     from dataclasses import asdict
 
-    spec = asdict(run_spec(config, experiment, dataset, objective, int(seed)))
-    if spec["mutability"] is None:  # only when set: other models' config.yaml stay as they were
-        del spec["mutability"]
-    return spec
+    out = asdict(run_spec(config, experiment, dataset, objective, int(seed)))
+    if out["mutability"] is None:  # only when set: other models' config.yaml stay as they were
+        del out["mutability"]
+    if not out["train"]["objective_params"]:
+        del out["train"]["objective_params"]  # objectives without parameters: specs as before
+    return out
 
 
 def energy_tag(value: float) -> str:

@@ -16,13 +16,17 @@ from torch import nn
 @dataclass(frozen=True)
 class Objective:
     """One objective of the ablation (method.md §1): which CT terms are on (CEs are generated when
-    any is), and its short name and colour in the figures (method.md §8)."""
+    any is), and its short name and colour in the figures (method.md §8). `batch_loss`
+    ("module:Class", a `cftrain.baselines.BatchObjective`) replaces the CT loss of every mini-batch
+    by that class's (issue 15: objectives beyond the paper); its parameters are
+    `training.objective_params.<name>:`."""
 
     div: bool
     reg: bool
     adv: bool
     label: str
     colour: str
+    batch_loss: str | None = None
 
 
 # The objective registry: a name here is accepted by the config, the `{objective}` wildcard and the
@@ -32,7 +36,11 @@ OBJECTIVES: dict[str, Objective] = {
     "full": Objective(div=True, reg=True, adv=True, label="CT", colour="tab:red"),
     "energy": Objective(div=True, reg=True, adv=False, label="CD", colour="tab:green"),
     "adversarial": Objective(div=False, reg=False, adv=True, label="AR", colour="tab:blue"),
-}
+    "pgd_at": Objective(div=False, reg=False, adv=False, label="PGD-AT", colour="tab:cyan",
+                        batch_loss="cftrain.baselines.pgd_at:PGDAT"),
+    "jem": Objective(div=False, reg=False, adv=False, label="JEM", colour="tab:pink",
+                     batch_loss="cftrain.baselines.jem:JEM"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

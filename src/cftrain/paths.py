@@ -32,6 +32,8 @@ PERFORMANCE = f"{EVALUATION_DIR}/performance.csv"
 IG = f"{EVALUATION_DIR}/ig.csv"
 DECISION_SURFACE = f"{EVALUATION_DIR}/decision_surface.h5"
 IG_MAPS = f"{EVALUATION_DIR}/ig_maps.h5"
+GENERATIVE = f"{EVALUATION_DIR}/generative.csv"
+GENERATIVE_SAMPLES = f"{EVALUATION_DIR}/generative_samples.h5"
 
 EXAMPLES = f"{RESULTS}/examples/{RUN}/{{kind}}.h5"
 

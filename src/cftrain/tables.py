@@ -6,6 +6,9 @@
 - `validity`: mean validity of BL and CT, unconstrained (`main`) and protected (`mutability`).
 - `ig`: median [2.5%, 97.5%] of the standardised IG on protected features, BL vs CT (`mutability`).
 - `costs`: mean cost (± s.d. over runs) of valid CEs, BL vs CT, unconstrained and protected.
+- `baselines` (issue 15, experiment `baselines`): per dataset and objective (BL, CT, PGD-AT, JEM)
+  clean accuracy, PGD robust accuracy at the largest ε, validity, IP, IP* (mean ± s.d. over runs)
+  and the generative capacity (MMD² of class-conditional SGLD samples, mean over classes).
 Each returns a tidy frame (written as CSV) and a display frame (written as LaTeX).
 """
 
@@ -16,6 +19,7 @@ import pandas as pd
 
 from cftrain.aggregate import add_average_row, format_table, percent_reduction, to_latex
 from cftrain.attribution import summarise_rounds
+from cftrain.objective import OBJECTIVES
 
 METRIC_LABELS = {"ip": "IP", "ip_star": "IP*", "cost": "Cost (protected)"}
 
@@ -101,6 +105,57 @@ def ig_table(ig: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, pd.Da
     display = tidy.pivot_table(
         index="dataset", columns="model", values="text", aggfunc="first", sort=False
     ).reset_index()
+    return tidy.drop(columns="text"), display
+
+
+BASELINE_METRICS = {"accuracy": "Acc.", "robust_accuracy": "PGD acc.", "validity": "Validity",
+                    "ip": "IP", "ip_star": "IP*", "generative_mmd2": "Gen. MMD²"}  # fmt: skip
+
+
+def baselines_table(frame: pd.DataFrame, datasets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Input: the collected counterfactual_metrics, performance and generative tables together
+    (rows told apart by their columns). Tidy: dataset, objective, model, metric, value, sd."""
+    from cftrain.plots.common import objective_label
+
+    df = frame[frame["experiment"] == "baselines"]
+    keys = ["dataset", "objective"]
+    parts = []
+    cf = df[df["validity"].notna()] if "validity" in df else df[:0]
+    for metric in ("validity", "ip", "ip_star"):
+        if len(cf):
+            parts.append(_mean_sd(cf, metric, keys).assign(metric=metric))
+    perf = df[df["attack"].notna()] if "attack" in df else df[:0]
+    clean = perf[perf["attack"] == "none"].groupby(keys)["accuracy"].mean()
+    pgd = perf[perf["attack"] == "pgd"]
+    robust = (
+        pgd[pgd["eps"] == pgd.groupby(keys)["eps"].transform("max")]
+        .groupby(keys)["accuracy"]
+        .mean()
+    )
+    gen = df[df["mmd2"].notna()].groupby(keys)["mmd2"].mean() if "mmd2" in df else clean[:0]
+    for metric, series in (
+        ("accuracy", clean),
+        ("robust_accuracy", robust),
+        ("generative_mmd2", gen),
+    ):
+        parts.append(series.rename("value").reset_index().assign(metric=metric, sd=np.nan))
+    tidy = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    if tidy.empty:
+        raise ValueError("no rows of experiment 'baselines' in the collected tables")
+    tidy["model"] = tidy["objective"].map(objective_label)
+    # Datasets in config order, objectives in registry order (BL, CT, ..., PGD-AT, JEM).
+    rank = {**{d: i for i, d in enumerate(datasets)}, **{o: i for i, o in enumerate(OBJECTIVES)}}
+    tidy = tidy.sort_values(["dataset", "objective"], key=lambda s: s.map(lambda v: rank.get(v, len(rank))),
+                            kind="stable").reset_index(drop=True)[["dataset", "objective", "model", "metric", "value", "sd"]]  # fmt: skip
+    tidy["text"] = [f"{v:.2f} ± {s:.2f}" if np.isfinite(s) else f"{v:.3f}"
+                    for v, s in zip(tidy["value"], tidy["sd"], strict=True)]  # fmt: skip
+    display = tidy.pivot_table(index=["dataset", "model"], columns="metric", values="text",
+                               aggfunc="first", sort=False)  # fmt: skip
+    display = display[[m for m in BASELINE_METRICS if m in display.columns]].rename(
+        columns=BASELINE_METRICS
+    )
+    display = display.reset_index()
+    display.insert(0, "row", display.pop("dataset") + " " + display.pop("model"))
     return tidy.drop(columns="text"), display
 
 

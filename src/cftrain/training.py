@@ -20,18 +20,21 @@ import pandas as pd
 import torch
 from torch import nn
 
+from cftrain.baselines import build_batch_objective
 from cftrain.categorical import TRAINING_DEFAULT, CategoricalProjection
+from cftrain.checkpoint import (  # noqa: F401 - re-exported: cftrain.training's public names
+    TrainingError,
+    check_skipped,
+    checkpoint_fingerprint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from cftrain.constraints import protect_immutable_neighbours
 from cftrain.generators import build_generator, generator_class
-from cftrain.io import save_torch_atomic
 from cftrain.objective import OBJECTIVES, LossWeights, ct_loss
 from cftrain.search import STEP_SIZE, search_counterfactuals
 
 log = logging.getLogger("cftrain")
-
-
-class TrainingError(RuntimeError):
-    """Training could not produce a trustworthy model (e.g. too many non-finite losses)."""
 
 
 #: Maturity threshold τ of the training search when none is given: CounterfactualTraining.jl's
@@ -65,6 +68,8 @@ class TrainConfig:
     seed: int = 2025
     device: str = "cpu"
     max_skipped_share: float = 0.05
+    # Parameters of an objective with its own batch loss (pgd_at, jem: cftrain.baselines), else {}.
+    objective_params: dict = field(default_factory=dict)
 
     @property
     def weights(self) -> LossWeights:
@@ -174,18 +179,27 @@ def train(
     )
     n_classes = int(model(x_train[:1]).shape[1])
     weights = cfg.weights
-    needs_ce = cfg.objective != "vanilla"
+    on = OBJECTIVES[cfg.objective]
+    needs_ce = on.div or on.reg or on.adv
+    batch_objective = build_batch_objective(cfg.objective, cfg.objective_params)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed + 1)  # CE sweeps; model init uses `seed`
     batches = list(
         zip(torch.split(x_train, cfg.batch_size), torch.split(y_train, cfg.batch_size), strict=True)
     )
     burnin_epochs = round(cfg.burnin * cfg.epochs)
+    loss_terms = ["clf", "div", "reg", "adv"]
+    if batch_objective is not None:
+        loss_terms += [t for t in batch_objective.terms if t not in loss_terms]
     rows: list[dict] = []
     skipped_total = 0
     start_epoch = 1
 
     total_steps = len(batches) * cfg.epochs
+    if batch_objective is not None:
+        batch_objective.setup(
+            x_train=x_train, lower=lower, upper=upper, total_steps=total_steps, seed=cfg.seed
+        )
     fingerprint = checkpoint_fingerprint(cfg)
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
@@ -196,6 +210,8 @@ def train(
                 model.load_state_dict(state["model"])
                 optimizer.load_state_dict(state["optimizer"])
                 gen.set_state(state["generator"])
+                if batch_objective is not None:
+                    batch_objective.load_state_dict(state["objective"])
             except (KeyError, RuntimeError, ValueError, TypeError) as err:
                 raise ValueError(
                     f"{checkpoint}: checkpoint does not fit this model ({err}); delete it to start over"
@@ -219,7 +235,10 @@ def train(
         sums: dict[str, float] = {}
         skipped = 0
         for (xb, yb), group in zip(batches, groups, strict=True):
-            loss, terms = ct_loss(model, xb, yb, weights, group)
+            if batch_objective is None:
+                loss, terms = ct_loss(model, xb, yb, weights, group)
+            else:
+                loss, terms = batch_objective.loss(model, xb, yb)
             if not torch.isfinite(loss):
                 skipped += 1
                 continue
@@ -235,7 +254,7 @@ def train(
             "epoch": epoch,
             "train_accuracy": _accuracy(model, x_train, y_train),
             "val_accuracy": _accuracy(model, x_val, y_val),
-            **{f"loss_{k}": sums.get(k, float("nan")) / used for k in ("clf", "div", "reg", "adv")},
+            **{f"loss_{k}": sums.get(k, float("nan")) / used for k in loss_terms},
             **stats,
             "skipped_steps": skipped,
             "seconds": time.perf_counter() - tic,
@@ -246,47 +265,16 @@ def train(
         # The count only grows: fail as soon as the run cannot pass, before checkpointing it.
         check_skipped(skipped_total, total_steps, cfg.max_skipped_share, epoch)
         if checkpoint is not None:
-            save_checkpoint(checkpoint, {
+            state = {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "generator": gen.get_state(), "rows": rows, "skipped": skipped_total, "epoch": epoch,
                 "fingerprint": fingerprint,
-            })  # fmt: skip
+            }  # fmt: skip
+            if batch_objective is not None:
+                state["objective"] = batch_objective.state_dict()
+            save_checkpoint(checkpoint, state)
     check_skipped(skipped_total, total_steps, cfg.max_skipped_share, cfg.epochs)
     return model, pd.DataFrame(rows)
-
-
-def check_skipped(skipped: int, total_steps: int, max_share: float, epoch: int) -> None:
-    """Raise TrainingError when more than `max_share` of all planned steps were skipped."""
-    if total_steps and skipped / total_steps > max_share:
-        raise TrainingError(
-            f"{skipped} of {total_steps} planned optimiser steps had a non-finite loss by epoch "
-            f"{epoch} ({skipped / total_steps:.1%} > max_skipped_share {max_share:.1%}); no model "
-            "written — lower the learning rate or the CT weights (per-epoch counts: column "
-            "skipped_steps of the training log)"
-        )
-
-
-def checkpoint_fingerprint(cfg: TrainConfig) -> dict:
-    """Settings a checkpoint must share with a run to be resumed: all but the device and the epoch
-    count (a longer run continues a shorter one as long as burn-in ends at the same epoch)."""
-    out = {k: v for k, v in asdict(cfg).items() if k not in ("device", "epochs")}
-    out["burnin_epochs"] = round(cfg.burnin * cfg.epochs)
-    return out
-
-
-def save_checkpoint(path: str | Path, state: dict) -> None:
-    """Save a training state atomically (tensors, dicts and numbers only)."""
-    save_torch_atomic(state, path)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Load a training state without unpickling arbitrary objects (`weights_only=True`)."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(
-            f"{path}: not a readable cftrain checkpoint ({err}); delete it to start over"
-        ) from err
 
 
 def config_dict(cfg: TrainConfig) -> dict:

@@ -66,6 +66,7 @@ def _parameter_schema(field) -> dict:
 def registry_schema(schema: dict) -> dict:
     """A copy of `schema` with the names filled in from the registries: dataset names, objective
     pattern, generator names and, per generator, the parameters it accepts."""
+    from cftrain.baselines import objective_parameters
     from cftrain.datasets.registry import DATASETS
     from cftrain.generators import GENERATORS
     from cftrain.workflow import objective_pattern
@@ -92,6 +93,12 @@ def registry_schema(schema: dict) -> dict:
         }
         for name, cls in GENERATORS.items()
     ]
+    # training.objective_params.<objective>: parameters of the objectives with a batch loss.
+    schema["properties"]["training"]["properties"]["objective_params"].update(additionalProperties=False, properties={
+        name: {"type": "object", "additionalProperties": False,
+               "properties": {k: _parameter_schema(f) for k, f in fields.items()}}
+        for name, fields in objective_parameters().items()
+    })  # fmt: skip
     return schema
 
 

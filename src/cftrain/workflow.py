@@ -68,6 +68,17 @@ FIGURES: dict[str, dict] = {
     "replication": {"experiment": "replication_main", "datasets": None, "objectives": ["vanilla", "full"],
                     "inputs": ["table/replication_metrics", "table/counterfactual_metrics"],
         "renderer": "cftrain.plots.replication:replication"},
+    # Issue 15: CT against PGD-AT and JEM (experiment `baselines`).
+    "baselines_robustness": {"experiment": "baselines", "datasets": None,
+                             "objectives": ["vanilla", "full", "pgd_at", "jem"], "inputs": ["table/performance"],
+        "renderer": "cftrain.plots.baselines:baselines_robustness"},
+    "baselines_plausibility": {"experiment": "baselines", "datasets": None,
+                               "objectives": ["vanilla", "full", "pgd_at", "jem"],
+                               "inputs": ["table/counterfactual_metrics", "table/generative"],
+        "renderer": "cftrain.plots.baselines:baselines_plausibility"},
+    "baselines_samples": {"experiment": "baselines", "datasets": None, "within": ["moons", "mnist"],
+                          "objectives": ["vanilla", "full", "pgd_at", "jem"], "inputs": ["generative_samples"],
+        "renderer": "cftrain.plots.baselines:baselines_samples"},
 }  # fmt: skip
 
 # The table registry: name → experiment it is built from, the collected table it reads and its
@@ -80,6 +91,8 @@ TABLES: dict[str, dict] = {
     # issue 16: "input" may list several collected tables (concatenated before building).
     "replication": {"experiment": "replication_main", "input": ["counterfactual_metrics", "replication_metrics"],
                     "builder": "cftrain.tables:replication_table"},
+    "baselines": {"experiment": "baselines", "input": ["counterfactual_metrics", "performance", "generative"],
+                  "builder": "cftrain.tables:baselines_table"},
 }  # fmt: skip
 #: Collected tables; the replicate experiments' counterfactual metrics are collected apart
 #: (`replication_metrics`), so the other tables hold exactly the other experiments' rows.
@@ -89,6 +102,7 @@ COLLECTED = (
     "ig_rounds",
     "training_logs",
     "replication_metrics",
+    "generative",
 )
 
 
@@ -112,6 +126,9 @@ def per_model(config: dict, name: str) -> list[str]:
                 out.append(run_file(paths.IG, e, d, o, s))
         elif name == "training_logs":
             out.append(run_file(paths.TRAINING_LOG, e, d, o, s))
+        elif name == "generative":
+            if evaluation_settings(config, e, d).get("generative", False):
+                out.append(run_file(paths.GENERATIVE, e, d, o, s))
         else:
             raise ValueError(f"unknown collected table {name!r}")
     return out
@@ -129,8 +146,10 @@ def _scope(config: dict, experiment: str, spec: dict) -> tuple[str, list[str], l
     datasets = spec["datasets"] or list(exp["datasets"])
     if spec.get("real_only"):
         datasets = [d for d in datasets if d in REAL]
-        if not datasets:
-            return None
+    if spec.get("within"):  # only the datasets the renderer can draw
+        datasets = [d for d in datasets if d in spec["within"]]
+    if not datasets:
+        return None
     objectives = spec["objectives"] or list(exp["objectives"])
     if not set(datasets) <= set(exp["datasets"]) or not set(objectives) <= set(exp["objectives"]):
         return None
@@ -186,6 +205,8 @@ def _per_model_inputs(config, kind, experiment, datasets, objectives, seed) -> l
                 files.append(run_file(paths.DECISION_SURFACE, experiment, d, o, seed))
             elif kind == "ig_maps":
                 files.append(run_file(paths.IG_MAPS, experiment, d, o, seed))
+            elif kind == "generative_samples":
+                files.append(run_file(paths.GENERATIVE_SAMPLES, experiment, d, o, seed))
             elif kind == "cf_last":
                 tag = energy_tags(config)[-1]
                 files.append(run_file(paths.COUNTERFACTUALS, experiment, d, o, seed, tag=tag))

@@ -58,6 +58,10 @@ def data_input(wc):
     return wf.data_file(config, wc.experiment, wc.dataset, wc.seed)
 
 
+def generative_settings(wc):
+    return cfg.generative_settings(config, wc.experiment, wc.dataset)
+
+
 def vae_input(wc):
     if wf.needs_vae(config, wc.experiment, wc.dataset, wc.objective):
         return paths.VAE.format(dataset=wc.dataset)

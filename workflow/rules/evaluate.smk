@@ -123,3 +123,29 @@ rule examples:
         spec=run_identity,
     script:
         "../scripts/examples.py"
+
+
+# Generative capacity (issue 15): class-conditional SGLD samples of the model's energy, scored
+# by IP*'s MMD against the test data (cftrain.evaluation.generative).
+rule generative:
+    input:
+        data=rules.prepare_data.output[0],
+        model=rules.train.output.model,
+    output:
+        table=paths.GENERATIVE,
+        samples=paths.GENERATIVE_SAMPLES,
+    log:
+        paths.log("generative"),
+    benchmark:
+        paths.benchmark("generative")
+    conda:
+        "../../envs/cftrain.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow(4000),
+        runtime=grow(60),
+    params:
+        spec=run_identity,
+        settings=generative_settings,
+    script:
+        "../scripts/generative.py"

@@ -39,8 +39,14 @@ def robustness(inputs: list[str], outputs: list[str]) -> None:
             f"{path}: no FGSM/PGD rows of a real-world dataset {list(REAL)} for experiment "
             "'ablation' (robustness not evaluated?)"
         )
+    draw_robustness(df, ABLATION, outputs)
+
+
+def draw_robustness(df: pd.DataFrame, preferred: list[str], outputs: list[str]) -> None:
+    """Robust accuracy vs ε: one column per dataset of `df`, one row per attack, a line per
+    objective (ordered by `preferred`), ± s.d. over training seeds where there are several."""
     datasets = ordered(df["dataset"], DATASET_LABELS)
-    objectives = ordered(df["objective"], ABLATION)
+    objectives = ordered(df["objective"], preferred)
     attacks = [a for a in ATTACKS if a in set(df["attack"])]
     fig, axes = plt.subplots(len(attacks), len(datasets), figsize=(3.6 * len(datasets) + 1.5, 3.0 * len(attacks)),
                              sharex=True, sharey=True, squeeze=False)  # fmt: skip
