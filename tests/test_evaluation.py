@@ -349,3 +349,18 @@ def test_test_time_protocol_projects_categorical_groups_with_seeded_ties():
         rng=torch.Generator().manual_seed(seed),
     )  # fmt: skip
     np.testing.assert_array_equal(a.counterfactual, res.counterfactual.numpy())
+
+
+def test_test_time_generator_passes_the_vae_and_the_energy_weight():
+    """A VAE-based test-time generator (REVISE) gets the dataset's VAE; only a generator with an
+    energy term takes the setting's λ_egy."""
+    from cftrain.generators import REVISE, Generic
+    from cftrain.vae import VAE
+
+    vae = VAE(2, 2, 8)
+    revise = protocol.test_time_generator({"name": "revise", "lambda_cost": 0.3}, 7.0, vae=vae)
+    assert isinstance(revise, REVISE) and revise.vae is vae and revise.lambda_cost == 0.3
+    generic = protocol.test_time_generator({"name": "generic"}, 7.0)
+    assert generic == Generic()
+    ecco = protocol.test_time_generator({"name": "ecco", "lambda_cost": 0.0}, 7.0)
+    assert ecco == ECCo(lambda_cost=0.0, lambda_energy=7.0)
