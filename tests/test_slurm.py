@@ -39,7 +39,7 @@ CHEAP_RULE = re.compile(r"^(all|collect|table|figure_.*|fetch_raw)$")
 GROUPED_RULES = set(yaml.safe_load((REPO / "profiles/delftblue/config.yaml").read_text())["groups"])
 # Outputs that legitimately differ between two runs: wall-clock columns and PDF timestamps.
 TIMING_COLUMNS = {"seconds"}
-SNAKEMAKE_TIMEOUT = 600  # seconds; a job stuck PENDING would otherwise hang the test forever
+SNAKEMAKE_TIMEOUT = 1500  # seconds; a job stuck PENDING would otherwise hang the test forever
 
 
 def _slurm_running() -> bool:
