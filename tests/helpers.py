@@ -102,3 +102,18 @@ def http_mirror(folder: Path, lifetime: float = 900.0) -> Iterator[tuple[str, li
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def model_and_data(d=5, k=3, n=64, seed=0):
+    """A seeded MLP (hidden 16), n standard-normal factuals (n, d) and a target ≠ its prediction."""
+    import torch
+
+    from cftrain.models import build_model
+
+    model = build_model("mlp", d, k, hidden=16, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=gen)
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    target = (pred + 1 + torch.randint(0, k - 1, (n,), generator=gen)) % k
+    return model, x, target

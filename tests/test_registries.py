@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import torch
-from helpers import REPO
+from helpers import REPO, model_and_data
 
 from cftrain.config import deep_merge, evaluation_settings, load_config
 from cftrain.constraints import BOTH, DECREASE, INCREASE, NONE
@@ -40,13 +40,7 @@ def _generator(name: str, d: int) -> Generator:
 
 
 def _model_and_data(d=5, k=3, n=48, seed=0):
-    model = build_model("mlp", d, k, hidden=16, seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, d, generator=gen)
-    with torch.no_grad():
-        pred = model(x).argmax(1)
-    target = (pred + 1 + torch.randint(0, k - 1, (n,), generator=gen)) % k
-    return model, x, target
+    return model_and_data(d=d, k=k, n=n, seed=seed)
 
 
 @pytest.mark.parametrize("name", list(GENERATORS))

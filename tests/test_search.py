@@ -2,21 +2,15 @@
 
 import pytest
 import torch
+from helpers import model_and_data
 
 from cftrain.constraints import BOTH, DECREASE, INCREASE, NONE
 from cftrain.generators import ECCo, Generic, energy_schedule
-from cftrain.models import build_model
 from cftrain.search import search_counterfactuals
 
 
 def _model_and_data(d=5, k=3, n=64, seed=0):
-    model = build_model("mlp", d, k, hidden=16, seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, d, generator=gen)
-    with torch.no_grad():
-        pred = model(x).argmax(1)
-    target = (pred + 1 + torch.randint(0, k - 1, (n,), generator=gen)) % k
-    return model, x, target
+    return model_and_data(d=d, k=k, n=n, seed=seed)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from cftrain.parameters import resolve_fields
+
 
 @dataclasses.dataclass
 class BatchObjective:
@@ -79,19 +81,7 @@ def resolve_objective_params(objective: str, params: Mapping | None) -> dict:
         if params:
             raise ValueError(f"objective {objective!r} takes no parameters, got {sorted(params)}")
         return {}
-    cls = batch_objective_class(spec.batch_loss)
-    allowed = cls.parameters()
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"objective {objective!r} has no parameter(s) {', '.join(unknown)} "
-            f"(allowed: {', '.join(allowed)})"
-        )
-    out = cls.defaults()
-    for k, v in params.items():
-        kind = allowed[k].type
-        out[k] = float(v) if kind in (float, "float") and not isinstance(v, bool) else v
-    return out
+    return resolve_fields("objective", objective, batch_objective_class(spec.batch_loss), params)
 
 
 def build_batch_objective(objective: str, params: Mapping | None) -> BatchObjective | None:

@@ -14,6 +14,7 @@ import pkgutil
 from collections.abc import Mapping
 
 from cftrain.generators.base import Generator
+from cftrain.parameters import resolve_fields
 
 GENERATORS: dict[str, type[Generator]] = {}
 
@@ -57,21 +58,7 @@ def resolve_params(spec: str | Mapping, **overrides) -> tuple[str, dict]:
     name, params = split_spec(spec)
     cls = generator_class(name)
     params.update(overrides)
-    allowed = cls.parameters()
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"generator {name!r} has no parameter(s) {', '.join(unknown)} "
-            f"(allowed: {', '.join(allowed)})"
-        )
-    return name, {**cls.defaults(), **{k: _coerce(allowed[k], v) for k, v in params.items()}}
-
-
-def _coerce(field: dataclasses.Field, value):
-    """YAML writes 5 for 5.0: a float parameter is stored as float (HDF5 attributes, run specs)."""
-    if field.type in (float, "float") and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+    return name, resolve_fields("generator", name, cls, params)
 
 
 def build_generator(spec: str | Mapping, vae=None, **overrides) -> Generator:
