@@ -81,8 +81,10 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
-# squeue must still list finished jobs when Snakemake polls (plugin: >= 3 x init seconds).
-MinJobAge=600
+# squeue must still list finished jobs when Snakemake polls (plugin: >= 3 x init seconds), and
+# when tests/test_slurm.py reads every job's partition and state after a whole quick run (the
+# 249-job quick config takes ~17 min through SLURM on 2 cores, longer than 600 s).
+MinJobAge=7200
 # Advertise a DelftBlue-sized node on a small machine.
 SlurmdParameters=config_overrides
 ReturnToService=2
