@@ -20,6 +20,7 @@ from helpers import copy_repo, run_snakemake, shared_data_dir
 import cftrain.training
 from cftrain.config import load_config, run_spec_dict
 from cftrain.datasets import prepare_dataset, read_dataset, write_dataset
+from cftrain.evaluation.generative import read_samples
 from cftrain.io import atomic_path
 from cftrain.modelio import load_model, save_model
 from cftrain.models import build_model
@@ -73,7 +74,9 @@ def test_truncated_hdf5_names_the_file(tmp_path, reader, keep):
         read(bad)
 
 
-@pytest.mark.parametrize("reader", [read_counterfactuals, read_dataset, read_surface, read_ig_maps])
+@pytest.mark.parametrize(
+    "reader", [read_counterfactuals, read_dataset, read_surface, read_ig_maps, read_samples]
+)
 def test_foreign_hdf5_names_file_and_format(tmp_path, reader):
     path = tmp_path / "foreign.h5"
     with h5py.File(path, "w") as f:

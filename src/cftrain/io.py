@@ -68,3 +68,10 @@ def read_hdf5(path: str | os.PathLike, what: str, reader, errors: tuple = ()):
             return reader(path, f)
     except (OSError, KeyError, TypeError, *errors) as err:  # damage can surface on any read
         raise ValueError(f"{path}: damaged {what} file ({err})") from err
+
+
+def check_format(path, f, expected: str) -> None:
+    """Raise a ValueError naming `path` unless the open HDF5 file `f` has format attribute `expected`."""
+    fmt = f.attrs.get("format")
+    if fmt != expected:
+        raise ValueError(f"{path}: format attribute is {fmt!r}, expected {expected!r}")

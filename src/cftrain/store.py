@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from cftrain.io import atomic_path, read_hdf5
+from cftrain.io import atomic_path, check_format, read_hdf5
 
 FORMAT = "cftrain.counterfactuals/1"
 REQUIRED = {
@@ -82,9 +82,7 @@ def read_counterfactuals(path: str | Path) -> CounterfactualSet:
 
 
 def _read_open(path: Path, f: h5py.File) -> CounterfactualSet:
-    fmt = f.attrs.get("format")
-    if fmt != FORMAT:
-        raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
+    check_format(path, f, FORMAT)
     missing = [a for a in REQUIRED_ATTRS if a not in f.attrs]
     if missing:
         raise ValueError(f"{path}: attributes {missing} missing")
@@ -121,17 +119,12 @@ def write_surface(path: str | Path, gx: np.ndarray, gy: np.ndarray, prob: np.nda
 
 def read_surface(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x grid, y grid, class probabilities (r, r, K)) of a `cftrain.surface/1` file, validated."""
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as f:
-            fmt = f.attrs.get("format")
-            if fmt != SURFACE_FORMAT:
-                raise ValueError(
-                    f"{path}: format attribute is {fmt!r}, expected {SURFACE_FORMAT!r}"
-                )
-            gx, gy, prob = (f[k][()] for k in ("x", "y", "probability"))
-    except (OSError, KeyError) as err:
-        raise ValueError(f"{path}: not a readable decision-surface file ({err})") from err
+
+    def read(path, f):
+        check_format(path, f, SURFACE_FORMAT)
+        return tuple(f[k][()] for k in ("x", "y", "probability"))
+
+    gx, gy, prob = read_hdf5(path, "decision-surface", read)
     if gx.shape != gy.shape or prob.shape[:2] != gx.shape or prob.ndim != 3:
         raise ValueError(
             f"{path}: grid {gx.shape}/{gy.shape} and probabilities {prob.shape} differ"
@@ -153,17 +146,12 @@ def write_ig_maps(path: str | Path, maps: np.ndarray, dataset: str) -> None:
 
 def read_ig_maps(path: str | Path) -> np.ndarray:
     """The (n_classes, d) maps of a `cftrain.igmaps/1` file, validated; errors name the file."""
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as f:
-            fmt = f.attrs.get("format")
-            if fmt != IG_MAPS_FORMAT:
-                raise ValueError(
-                    f"{path}: format attribute is {fmt!r}, expected {IG_MAPS_FORMAT!r}"
-                )
-            maps = f["maps"][()]
-    except (OSError, KeyError) as err:
-        raise ValueError(f"{path}: not a readable IG-maps file ({err})") from err
+
+    def read(path, f):
+        check_format(path, f, IG_MAPS_FORMAT)
+        return f["maps"][()]
+
+    maps = read_hdf5(path, "IG-maps", read)
     if maps.ndim != 2 or maps.size == 0:
         raise ValueError(f"{path}: maps have shape {maps.shape}, expected (n_classes, d)")
     return maps

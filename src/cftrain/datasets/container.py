@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from cftrain.io import atomic_path, read_hdf5
+from cftrain.io import atomic_path, check_format, read_hdf5
 
 FORMAT = "cftrain.dataset/1"
 _ARRAYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
@@ -80,9 +80,7 @@ def read_dataset(path: str | Path) -> DatasetSplits:
 
 
 def _read_open(path: Path, f: h5py.File) -> DatasetSplits:
-    fmt = f.attrs.get("format")
-    if fmt != FORMAT:
-        raise ValueError(f"{path}: format attribute is {fmt!r}, expected {FORMAT!r}")
+    check_format(path, f, FORMAT)
     missing = [k for k in (*_ARRAYS, "feature_names", "mutability", "lower", "upper") if k not in f]
     if missing:
         raise ValueError(f"{path}: missing datasets {missing}")

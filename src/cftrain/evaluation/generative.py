@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from cftrain.io import atomic_path
+from cftrain.io import atomic_path, check_format, read_hdf5
 from cftrain.metrics import divergence_implausibility
 from cftrain.sgld import sgld, uniform_in_box
 
@@ -78,14 +78,10 @@ def write_samples(path: str | Path, start, samples, label, dataset: str, objecti
 
 def read_samples(path: str | Path) -> dict:
     """{start, sample, label, dataset, objective} of a `cftrain.generative/1` file, validated."""
-    try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != SAMPLES_FORMAT:
-                raise ValueError(
-                    f"{path}: format is {f.attrs.get('format')!r}, expected {SAMPLES_FORMAT!r}"
-                )
-            out = {k: f[k][()] for k in ("start", "sample", "label")}
-            out.update(dataset=str(f.attrs["dataset"]), objective=str(f.attrs["objective"]))
-    except (OSError, KeyError) as err:
-        raise ValueError(f"{path}: not a readable generative-samples file ({err})") from err
-    return out
+
+    def read(path, f):
+        check_format(path, f, SAMPLES_FORMAT)
+        out = {k: f[k][()] for k in ("start", "sample", "label")}
+        return {**out, "dataset": str(f.attrs["dataset"]), "objective": str(f.attrs["objective"])}
+
+    return read_hdf5(path, "generative-samples", read)
