@@ -273,3 +273,60 @@ def test_revise_clamps_the_decoded_point_on_both_sides_in_the_loss_and_before_re
     two = search_counterfactuals(model, x, torch.tensor([1]), gen, max_iter=2, **kw)
     torch.testing.assert_close(two.counterfactual[0], s2)
     assert (s2[:2].abs() < 1.0).all()  # step 1 moved both boundary features inside
+
+
+class _AutogradL1(ECCo):
+    """ECCo whose ℓ1 term goes through autograd (the search's closed-form path switched off)."""
+
+    def l1_weight(self) -> float:
+        return 0.0
+
+
+class _AutogradL1Generic(Generic):
+    def l1_weight(self) -> float:
+        return 0.0
+
+
+@pytest.mark.parametrize(
+    ("fast", "slow"),
+    [
+        (ECCo(lambda_cost=0.05, lambda_energy=5.0), _AutogradL1(lambda_cost=0.05, lambda_energy=5.0)),
+        (Generic(lambda_cost=0.05), _AutogradL1Generic(lambda_cost=0.05)),
+    ],
+)
+def test_closed_form_l1_gradient_is_bit_identical_to_autograd(fast, slow):
+    """Generator.l1_weight: the search's λ·sgn(x′ − x) gives exactly autograd's values — same
+    counterfactuals, AEs and steps to the bit — with mutability codes, a box the factuals leave,
+    mixed convergence and rows whose ℓ1 gradient has zero components (immutable feature)."""
+    d = 6
+    model, x, target = _model_and_data(d=d, n=120, seed=7)
+    codes = torch.tensor([NONE, INCREASE, DECREASE, BOTH, BOTH, BOTH], dtype=torch.int8)
+    box = dict(lower=torch.full((d,), -2.0), upper=torch.full((d,), 2.0))  # 20 % of rows outside
+    kwargs = dict(step_size=1.0, max_iter=25, tau=0.5, mutability=codes, epsilon=0.2, **box)
+    assert fast.l1_weight() > 0 and slow.l1_weight() == 0
+    a = search_counterfactuals(model, x, target, fast, **kwargs)
+    b = search_counterfactuals(model, x, target, slow, **kwargs)
+    assert a.steps.float().mean() > 2 and (a.counterfactual != x).any()
+    assert a.converged.any() and (~a.converged).any()
+    for field in ("counterfactual", "adversarial", "steps", "converged"):
+        u, v = getattr(a, field), getattr(b, field)
+        assert torch.equal(u, v), field
+    assert torch.equal(a.counterfactual.view(torch.int32), b.counterfactual.view(torch.int32))
+
+
+def test_penalty_without_l1_term_is_the_rest_of_the_penalty():
+    """`penalty(..., l1=False)` leaves out exactly λ·‖x′ − x‖₁ (the term `l1_weight` names)."""
+    torch.manual_seed(0)
+    x_cf, factual = torch.randn(4, 3), torch.randn(4, 3)
+    logits, target = torch.randn(4, 2), torch.tensor([0, 1, 1, 0])
+    l1 = (x_cf - factual).abs().sum(1)
+    ecco = ECCo(lambda_cost=0.2, lambda_energy=5.0)
+    full = ecco.penalty(x_cf, factual, logits, target, 3, 50)
+    rest = ecco.penalty(x_cf, factual, logits, target, 3, 50, l1=False)
+    assert ecco.l1_weight() == pytest.approx(0.2)
+    assert torch.allclose(full - rest, 0.2 * l1, atol=1e-6)
+    assert (rest != 0).all()  # the energy term stays
+    gen = Generic(lambda_cost=0.7)
+    assert gen.l1_weight() == pytest.approx(0.7)
+    assert torch.allclose(gen.penalty(x_cf, factual, None, None, 0, 30), 0.7 * l1)
+    assert torch.equal(gen.penalty(x_cf, factual, None, None, 0, 30, l1=False), torch.zeros(4))

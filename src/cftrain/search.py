@@ -151,6 +151,11 @@ def search_counterfactuals(
         if done:
             converged.index_fill_(0, sel, True)
 
+    # The ℓ1 term's gradient in closed form (Generator.l1_weight; feature space only, where the
+    # differentiated state is x itself) and a scratch buffer for it and the ε-distance (performance).
+    l1_weight = 0.0 if latent else float(generator.l1_weight())
+    scratch = torch.empty_like(x0)
+
     step = 0
     for step in range(max_iter + 1):
         if rows.numel() == 0:
@@ -184,10 +189,16 @@ def search_counterfactuals(
             rows = rows[:0]
             break
         loss = F.cross_entropy(logits, tgt, reduction="sum")
-        loss = loss + generator.penalty(x, x_fact, logits, tgt, step, max_iter).sum()
-        (grad,) = torch.autograd.grad(loss, s)
+        if l1_weight:
+            pen = generator.penalty(x, x_fact, logits, tgt, step, max_iter, l1=False)
+        else:
+            pen = generator.penalty(x, x_fact, logits, tgt, step, max_iter)
+        (grad,) = torch.autograd.grad(loss + pen.sum(), s)
         with torch.no_grad():
-            delta = torch.mul(grad, -step_size).nan_to_num_(nan=0.0)
+            if l1_weight:  # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), as autograd computes it (x = s)
+                buf = scratch[: rows.numel()]
+                grad.add_(torch.sub(s.detach(), x_fact, out=buf).sgn_().mul_(l1_weight))
+            delta = grad.mul_(-step_size).nan_to_num_(nan=0.0)  # the search owns `grad`
             s_old = state.detach()  # = s unless projected (CE.jl steps from the stored state)
             if keep is not None:  # shrink the working set to the rows that go on
                 at = keep.nonzero().squeeze(1)
@@ -203,14 +214,14 @@ def search_counterfactuals(
                 # x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), as before, in place on
                 # fresh tensors. The clamp must not break mutability (a factual outside the box):
                 # re-mask the move.
-                x_new = s_old + mask(delta)
+                x_new = mask(delta).add_(s_old)  # = s_old + mask(Δ), in the search's own Δ
                 if lower is not None or upper is not None:
                     x_new.clamp_(min=lower, max=upper)
                 x_new = mask(x_new.sub_(s_old)).add_(s_old)
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = x_new
-            dist = torch.sub(x_new, x_fact).abs_().amax(dim=1)
+            dist = torch.sub(x_new, x_fact, out=scratch[: rows.numel()]).abs_().amax(dim=1)
             inside = dist <= epsilon
             if bool(inside.all()):
                 adv = x_new  # never modified in place afterwards

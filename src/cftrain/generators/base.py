@@ -41,6 +41,17 @@ class Generator:
     ) -> torch.Tensor:
         raise NotImplementedError
 
+    def l1_weight(self) -> float:
+        """λ of a λ·‖x′ − x‖₁ term of `penalty` that a feature-space search may differentiate in
+        closed form; 0.0 (the default) when there is none.
+
+        Performance only: a generator returning λ > 0 also accepts `penalty(..., l1=False)` — its
+        penalty without that term — and the search adds the term's gradient λ·sgn(x′ − x)
+        itself, the exact values autograd gives for it (method.md §3), without building the
+        term's graph at every step.
+        """
+        return 0.0
+
     @classmethod
     def parameters(cls) -> dict[str, dataclasses.Field]:
         """The config parameters {name: field} (dataclass fields without `config: False`)."""

@@ -38,8 +38,9 @@ class ECCo(Generator):
     lambda_cost: float = 0.001
     lambda_energy: float = 5.0
 
-    def penalty(self, x_cf, factual, logits, target, step, max_iter) -> torch.Tensor:
-        out = self.lambda_cost * l1_distance(x_cf, factual) if self.lambda_cost else 0.0
+    def penalty(self, x_cf, factual, logits, target, step, max_iter, l1=True) -> torch.Tensor:
+        # l1=False: without the ℓ1 term, which the search then differentiates itself (`l1_weight`)
+        out = self.lambda_cost * l1_distance(x_cf, factual) if self.lambda_cost and l1 else 0.0
         phi = energy_schedule(step, max_iter)
         if phi and self.lambda_energy:
             energy = -logits.gather(1, target[:, None]).squeeze(1)
@@ -47,3 +48,6 @@ class ECCo(Generator):
         if isinstance(out, float):
             return torch.zeros(x_cf.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         return out
+
+    def l1_weight(self) -> float:
+        return float(self.lambda_cost)

@@ -22,5 +22,10 @@ class Generic(Generator):
 
     lambda_cost: float = 0.001
 
-    def penalty(self, x_cf, factual, logits, target, step, max_iter) -> torch.Tensor:
+    def penalty(self, x_cf, factual, logits, target, step, max_iter, l1=True) -> torch.Tensor:
+        if not l1:  # the search differentiates the ℓ1 term itself (`l1_weight`)
+            return torch.zeros(x_cf.shape[0], dtype=x_cf.dtype, device=x_cf.device)
         return self.lambda_cost * l1_distance(x_cf, factual)
+
+    def l1_weight(self) -> float:
+        return float(self.lambda_cost)
