@@ -33,6 +33,7 @@ BENCHMARKS = (
     "ct_run_moons",
     "objective_epoch_time",
     "store_overhead",
+    "job_startup",
     "workflow_quick",
     "reproduction_full",
     "reproduction_5seeds",
@@ -190,14 +191,32 @@ def _tabular():
 
 
 def _train(objective: str, x, y, box, epochs: int, **settings):
+    """(seconds, training log); the log's `sweep_seconds` column is the time each epoch spent in
+    the counterfactual sweep (0 without one), timed around `cftrain.training.counterfactual_sweep`."""
+    import cftrain.training as training
     from cftrain.models import build_model
-    from cftrain.training import TrainConfig, train
 
-    cfg = TrainConfig(objective=objective, epochs=epochs, seed=2025, **settings)
+    cfg = training.TrainConfig(objective=objective, epochs=epochs, seed=2025, **settings)
     model = build_model("mlp", x.shape[1], int(y.max()) + 1, seed=2025)
-    tic = time.perf_counter()
-    _, log = train(model, x, y, cfg, **box)
-    return time.perf_counter() - tic, log
+    sweeps: list[float] = []
+    sweep = training.counterfactual_sweep
+
+    def timed_sweep(*args, **kwargs):
+        tic = time.perf_counter()
+        try:
+            return sweep(*args, **kwargs)
+        finally:
+            sweeps.append(time.perf_counter() - tic)
+
+    training.counterfactual_sweep = timed_sweep
+    try:
+        tic = time.perf_counter()
+        _, log = training.train(model, x, y, cfg, **box)
+        seconds = time.perf_counter() - tic
+    finally:
+        training.counterfactual_sweep = sweep
+    log["sweep_seconds"] = [0.0] * (len(log) - len(sweeps)) + sweeps  # burn-in epochs: none
+    return seconds, log
 
 
 def bench_ct_epoch_overhead(quick: bool) -> None:
@@ -221,11 +240,15 @@ def bench_ct_epoch_overhead(quick: bool) -> None:
                     means[objective], logs[objective] = float(log["seconds"].mean()), log
         ratio = means["full"] / means["vanilla"]
         ct = logs["full"]
+        sweep = float(ct["sweep_seconds"].mean())
+        rest = (means["full"] - sweep) / means["vanilla"]
         first = float(ct["seconds"].iloc[0]) / float(logs["vanilla"]["seconds"].iloc[0])
         last = float(ct["seconds"].iloc[-1]) / float(logs["vanilla"]["seconds"].iloc[-1])
         emit("ct_epoch_overhead", ratio, "x", "<= 3", ratio <= 3,
              f"{label}: mean CT epoch / mean vanilla epoch over a {epochs}-epoch run from "
              f"scratch ({means['full'] * 1e3:.1f} ms / {means['vanilla'] * 1e3:.1f} ms), "
+             f"of which the counterfactual sweep {sweep * 1e3:.1f} ms ({sweep / means['full']:.0%}"
+             f"; the CT epoch without it / vanilla = {rest:.2f}x), "
              f"paper settings {settings}; epoch 1 ratio {first:.2f}, epoch {epochs} ratio "
              f"{last:.2f}; CE search mean steps {ct['mean_steps'].iloc[0]:.1f} (epoch 1) -> "
              f"{ct['mean_steps'].iloc[-1]:.1f} (epoch {epochs}), mature "
@@ -377,6 +400,57 @@ def _snakemake(args: list[str], timeout_s: float) -> tuple[float, bool, str]:
         elif not finished:
             tail += "; failed: " + ("; ".join(dict.fromkeys(errors)) or "see the snakemake log")
         return seconds, finished, tail
+
+
+JOB_SCRIPT = """\
+from cftrain.forkserver import delegate
+
+delegate(__file__)
+from cftrain.steps.common import job_logging
+from cftrain.steps.evaluate import evaluate_step
+from cftrain.steps.train import train_step
+
+with job_logging(None, 1):
+    pass
+"""
+
+
+def bench_job_startup(quick: bool) -> None:
+    """Issue 16: the fixed cost of one workflow job — a script shaped like workflow/scripts/*.py
+    that imports its step modules and does nothing — in its own process vs forked by the fork
+    server (cftrain.forkserver), measured alternately in one run."""
+    from cftrain import forkserver
+
+    n = 5 if quick else 10
+    env = {k: v for k, v in os.environ.items() if k != forkserver.ENV}
+    times: dict[str, list[float]] = {"own process": [], "fork server": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "job.py"
+        script.write_text(JOB_SCRIPT)
+        address = str(Path(tmp) / "s.sock")
+        server = subprocess.Popen([sys.executable, "-m", "cftrain.forkserver", address],
+                                  cwd=tmp, stdout=subprocess.DEVNULL, env=env)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while not os.path.exists(address) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for _ in range(n):
+                for kind, extra in (
+                    ("own process", {}),
+                    ("fork server", {forkserver.ENV: address}),
+                ):
+                    tic = time.perf_counter()
+                    subprocess.run([sys.executable, str(script)], cwd=tmp, env={**env, **extra},
+                                   check=True, capture_output=True)  # fmt: skip
+                    times[kind].append(time.perf_counter() - tic)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    own, forked = (min(times[k]) for k in ("own process", "fork server"))
+    emit("job_startup", own / forked, "x", "report", None,
+         f"fixed cost of one workflow job (python + its imports, no work): own process "
+         f"{own:.2f} s, forked by the fork server {forked:.2f} s (best of {n}, alternating); "
+         f"the default run has ~540 jobs")  # fmt: skip
 
 
 def bench_workflow_quick(quick: bool) -> None:

@@ -1,8 +1,9 @@
 """Shared fixtures: the verified raw data; the quick workflow runs at most twice per test session.
 
-Run 1 is `quick_run`. Run 2 is `second_quick_run`, used by the determinism test: when the SLURM
-comparison (tests/test_slurm.py) ran the quick config through SLURM in this session, that run is
-reused (it is registered in `SECOND_RUN`); otherwise the quick config runs once more, locally.
+Run 1 is `quick_run` (local: its jobs are forked by the fork server). Run 2 is `second_quick_run`,
+used by the determinism test: when the SLURM comparison (tests/test_slurm.py) ran the quick config
+through SLURM in this session, that run is reused (it is registered in `SECOND_RUN`); otherwise the
+quick config runs once more, locally, each job in its own process (fork server off).
 Tests that use `second_quick_run` are moved to the end of the session so the SLURM run comes first.
 """
 
@@ -57,6 +58,10 @@ def second_quick_run(quick_run, tmp_path_factory) -> tuple[Path, str]:
     if "slurm" in SECOND_RUN:
         return SECOND_RUN["slurm"], "slurm"
     work = copy_repo(tmp_path_factory.mktemp("second"))
-    proc = run_snakemake(work, *QUICK, "--cores", "2", timeout=1500)
+    # Without the fork server: the determinism test then also shows that forked jobs (run 1)
+    # and jobs in their own processes give the same bytes (cftrain.forkserver).
+    proc = run_snakemake(
+        work, *QUICK, "--cores", "2", timeout=1500, extra_env={"CFTRAIN_FORKSERVER": "off"}
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return work, "local"

@@ -59,14 +59,20 @@ def copy_repo(dest: Path) -> Path:
 
 
 def run_snakemake(
-    workdir: Path, *args: str, timeout: int = 600, env: dict[str, str] | None = None
+    workdir: Path,
+    *args: str,
+    timeout: int = 600,
+    env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """`snakemake *args` in `workdir`; the verified data folder is used unless `env` is given."""
+    """`snakemake *args` in `workdir`; the verified data folder is used unless `env` is given;
+    `extra_env` is added to either."""
     cmd = [sys.executable, "-m", "snakemake", *args]
     if env is None:
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         if shared_data_dir():
             env.setdefault("CFTRAIN_DATA_DIR", str(shared_data_dir()))
+    env = {**env, **(extra_env or {})}
     return subprocess.run(
         cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env
     )

@@ -290,7 +290,10 @@ class _AutogradL1Generic(Generic):
 @pytest.mark.parametrize(
     ("fast", "slow"),
     [
-        (ECCo(lambda_cost=0.05, lambda_energy=5.0), _AutogradL1(lambda_cost=0.05, lambda_energy=5.0)),
+        (
+            ECCo(lambda_cost=0.05, lambda_energy=5.0),
+            _AutogradL1(lambda_cost=0.05, lambda_energy=5.0),
+        ),
         (Generic(lambda_cost=0.05), _AutogradL1Generic(lambda_cost=0.05)),
     ],
 )

@@ -49,6 +49,21 @@ def test_quick_outputs_follow_contracts(quick_run):
     assert expected <= set(history.columns)
 
 
+def test_quick_run_forks_every_job_from_its_fork_server(quick_run):
+    """A local run's jobs are forked by the run's fork server (cftrain.forkserver), all of them
+    (one `job … exit 0` line per script job, no failed one), and the server ended with the run."""
+    log = (quick_run / ".snakemake" / "cftrain-forkserver.log").read_text()
+    jobs = re.findall(r"^job \d+ exit (-?\d+) in [\d.]+ s: .*\.(\w+)\.py$", log, re.M)
+    rules = {rule for _, rule in jobs}
+    assert {code for code, _ in jobs} == {"0"}, log[-3000:]
+    assert {"prepare_data", "train", "counterfactuals", "evaluate", "figure", "table"} <= rules
+    # Every script job of the run: `all` and the collect rules are not scripts.
+    scripts = len(list((quick_run / "results" / "logs").rglob("*.log")))
+    assert len(jobs) >= 0.9 * scripts > 100, (len(jobs), scripts)
+    socket = re.search(r"^serving on (\S+) ", log, re.M).group(1)
+    assert not Path(socket).exists(), "the server outlived its run"
+
+
 def test_quick_produces_every_table_and_figure(quick_run):
     config = load_config(quick_run / "config" / "config.yaml", quick_run / "config" / "quick.yaml")
     for name in FIGURES:

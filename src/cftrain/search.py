@@ -195,7 +195,8 @@ def search_counterfactuals(
             pen = generator.penalty(x, x_fact, logits, tgt, step, max_iter)
         (grad,) = torch.autograd.grad(loss + pen.sum(), s)
         with torch.no_grad():
-            if l1_weight:  # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), as autograd computes it (x = s)
+            # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), the values autograd computes (here x = s)
+            if l1_weight:
                 buf = scratch[: rows.numel()]
                 grad.add_(torch.sub(s.detach(), x_fact, out=buf).sgn_().mul_(l1_weight))
             delta = grad.mul_(-step_size).nan_to_num_(nan=0.0)  # the search owns `grad`

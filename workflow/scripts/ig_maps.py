@@ -1,3 +1,7 @@
+from cftrain.forkserver import delegate
+
+delegate(__real_file__)  # a local run forks this job from its fork server (cftrain.forkserver)
+
 from cftrain.steps.common import job_logging
 from cftrain.steps.evaluate import ig_maps_step
 
