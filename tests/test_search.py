@@ -333,3 +333,34 @@ def test_penalty_without_l1_term_is_the_rest_of_the_penalty():
     assert gen.l1_weight() == pytest.approx(0.7)
     assert torch.allclose(gen.penalty(x_cf, factual, None, None, 0, 30), 0.7 * l1)
     assert torch.equal(gen.penalty(x_cf, factual, None, None, 0, 30, l1=False), torch.zeros(4))
+
+
+@pytest.mark.parametrize("start_noise", [0.0, 0.3])
+def test_rows_are_independent_of_whether_another_factual_is_outside_the_box(start_noise):
+    """The search skips re-filling the immutable columns after the clamp when no start point has
+    an immutable value outside the box; one row outside switches that on for the batch. Every other
+    row's results are the same to the bit either way (and so are the outside row's constraints)."""
+    d = 6
+    model, x, target = _model_and_data(d=d, n=80, seed=11)
+    codes = torch.tensor([NONE, BOTH, BOTH, NONE, INCREASE, BOTH], dtype=torch.int8)
+    lower, upper = torch.full((d,), -2.0), torch.full((d,), 2.0)
+    x = x.clamp(-1.9, 1.9)
+    x[:, [1, 2]] *= 1.5  # mutable columns partly outside the box: the clamp acts on them
+    outside = x[:1].clone()
+    outside[0, 3] = 3.5  # an immutable value outside the box
+    gen = torch.Generator().manual_seed(0)
+    noise = start_noise * torch.randn(x.shape[0] + 1, d, generator=gen)
+    noise[:, [0, 3]] = 0.0
+    kwargs = dict(step_size=1.0, max_iter=20, tau=0.7, mutability=codes, lower=lower, upper=upper)
+    alone = search_counterfactuals(
+        model, x, target, ECCo(), start=x + noise[1:], epsilon=0.5, **kwargs
+    )
+    with_outside = search_counterfactuals(
+        model, torch.cat([outside, x]), torch.cat([target[:1], target]), ECCo(),
+        start=torch.cat([outside, x]) + noise, epsilon=0.5, **kwargs,
+    )  # fmt: skip
+    assert alone.steps.float().mean() > 2 and (alone.counterfactual != x).any()
+    for field in ("counterfactual", "adversarial", "steps", "converged"):
+        assert torch.equal(getattr(alone, field), getattr(with_outside, field)[1:]), field
+    cf = with_outside.counterfactual
+    assert cf[0, 3] == 3.5 and (cf[:, [0, 3]] == torch.cat([outside, x])[:, [0, 3]]).all()

@@ -73,8 +73,9 @@ class _StepMask:
         self.increase = codes == INCREASE if bool((codes == INCREASE).any()) else None
         self.decrease = codes == DECREASE if bool((codes == DECREASE).any()) else None
 
-    def __call__(self, delta: torch.Tensor) -> torch.Tensor:
-        if self.fixed is not None:
+    def __call__(self, delta: torch.Tensor, fill: bool = True) -> torch.Tensor:
+        """`fill=False` skips the `none` fill: for a move whose `none` columns are already +0."""
+        if fill and self.fixed is not None:
             delta.index_fill_(1, self.fixed, 0.0)
         if self.increase is not None:
             delta = torch.where(self.increase, delta.clamp(min=0), delta)
@@ -123,6 +124,18 @@ def search_counterfactuals(
     with torch.no_grad():
         init = x0 if start is None else start.detach()
         state = generator.encode(init, rng) if latent else init
+    # The re-mask after the clamp must refill the `none` columns only if the clamp can move them,
+    # i.e. if a start point's immutable value lies outside the box (those columns never move):
+    # otherwise s_old + (+0) is clamped to itself and the move there is already +0 (performance;
+    # same values).
+    refill = True
+    if mask.fixed is not None and project is None and not latent:
+        fixed_values = state.index_select(1, mask.fixed)
+        low, high = (
+            b.index_select(0, mask.fixed) if b is not None and b.dim() else b
+            for b in (lower, upper)
+        )
+        refill = not bool(torch.equal(_clamp(fixed_values, low, high), fixed_values))
     # Outputs: every sample's row is written once, when it leaves the search (converged or T).
     final_state = state.clone()
     adversarial = x0.clone()
@@ -218,7 +231,7 @@ def search_counterfactuals(
                 x_new = mask(delta).add_(s_old)  # = s_old + mask(Δ), in the search's own Δ
                 if lower is not None or upper is not None:
                     x_new.clamp_(min=lower, max=upper)
-                x_new = mask(x_new.sub_(s_old)).add_(s_old)
+                x_new = mask(x_new.sub_(s_old), fill=refill).add_(s_old)
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = x_new
