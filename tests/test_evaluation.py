@@ -1,6 +1,7 @@
 """Test-time protocol (method.md §6.1) and per-run scores (§6.2) on hand-built inputs."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -57,6 +58,29 @@ def test_score_counterfactuals_hand_set_with_invalid_rows():
     assert out["ip_star"].tolist()[:2] == pytest.approx([max(ip_star_0, 0), max(ip_star_1, 0)])
     assert ip_star_1 > 0.1
     assert out.iloc[2][["cost", "ip", "ip_star"]].isna().all()
+
+
+def test_score_counterfactuals_run_without_valid_ce_is_nan_without_a_warning():
+    """A run with no valid CE (run 1), or whose valid CEs leave every IP* class side below 2 samples
+    (run 0: one valid CE), scores NaN for cost, IP and IP* without taking the mean of an empty
+    array (no numpy RuntimeWarning: the warnings filter turns one into an error)."""
+    x_ref = np.array([[0, 0], [0, 0], [1, 1], [1, 3]], dtype=np.float32)
+    y_ref = np.array([0, 0, 1, 1])
+    cf = np.array([[0, 0], [5, 5], [3, 3]], dtype=np.float32)
+    target = np.array([0, 1, 1])
+    cs = CounterfactualSet(
+        factual=np.zeros_like(cf), counterfactual=cf, target=target, factual_label=1 - target,
+        converged=np.ones(3, bool), steps=np.zeros(3, np.int32),
+        extra={"run": np.array([0, 0, 1]), "predicted": np.array([0, 0, 0])},
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = score_counterfactuals(cs, x_ref, y_ref, ip_draws=5)
+    assert out["n_valid"].tolist() == [1, 0]
+    assert out["validity"].tolist() == [0.5, 0.0]
+    assert out["cost"].iloc[0] == 0.0 and out["ip"].iloc[0] == 0.0
+    assert math.isnan(out["ip_star"].iloc[0])
+    assert out.iloc[1][["cost", "ip", "ip_star"]].isna().all()
 
 
 class Lin(nn.Module):

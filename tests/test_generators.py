@@ -45,6 +45,20 @@ def test_ecco_penalty_hand_value():
     assert zero.shape == (3,) and zero.dtype == torch.float64 and (zero == 0).all()
 
 
+def test_ecco_without_cost_weight_skips_the_distance_term():
+    """λ_cost = 0 switches the ℓ1 term off instead of adding 0·‖x′ − x‖₁: a non-finite feature of
+    x′ (0·∞ = NaN) leaves the penalty finite, with and without the energy term (T = 50 vs T = 5)."""
+    x_cf = torch.tensor([[float("inf"), 0.0], [1.0, 2.0]])
+    factual = torch.zeros(2, 2)
+    logits = torch.tensor([[0.0, 2.0], [1.0, -1.0]])  # E = −logit[target]: −2 and −1
+    target = torch.tensor([1, 0])
+    gen = ECCo(lambda_cost=0.0, lambda_energy=5.0)
+    assert gen.penalty(x_cf, factual, logits, target, 0, 5).tolist() == [0.0, 0.0]
+    phi = 0.2 * 3**-0.9  # T = 50: b = 2, a = 0.2; step 0 → t = 1
+    expected = [5.0 * phi * (e + 1e-3 * e**2) for e in (-2.0, -1.0)]
+    assert gen.penalty(x_cf, factual, logits, target, 0, 50).tolist() == pytest.approx(expected, rel=1e-6)  # fmt: skip
+
+
 def test_energy_schedule_length_dependence():
     """b = round(T/25): T = 63 → b = 3, a = 0.3 (T/26 would give b = 2); T = 12 → b = 0, φ ≡ 0."""
     assert energy_schedule(0, 63) == pytest.approx(0.3 * 4**-0.9)

@@ -259,3 +259,47 @@ def test_distance_implausibility_float64_weights():
     n_b = int((torch.randint(2, (1000,), generator=torch.Generator().manual_seed(2)) == 1).sum())
     assert ip.dtype == torch.float64
     assert ip.item() == pytest.approx((2 * (1000 - n_b) + 4 * n_b) / 1000, rel=1e-14)
+
+
+def test_macro_f1_with_uint8_labels_and_many_classes():
+    """Labels stored as uint8 (as image data sets often ship them) with K = 17 classes: y·K + pred
+    must be formed in int64 (16·17 = 272 does not fit in uint8). Predictions 16, 0, 0 against labels
+    16, 16, 0: class 16 has tp 1, fn 1 → F1 2/3; class 0 has tp 1, fp 1 → 2/3; 15 empty classes → 0."""
+    model = nn.Identity()  # logits = x: one-hot rows predict their hot class
+    x = torch.nn.functional.one_hot(torch.tensor([16, 0, 0]), 17).float()
+    y8 = torch.tensor([16, 16, 0], dtype=torch.uint8)
+    expected = (2 / 3 + 2 / 3) / 17
+    assert macro_f1(model, x, y8, 17) == pytest.approx(expected, rel=1e-12)
+    assert macro_f1(model, x, y8.long(), 17) == pytest.approx(expected, rel=1e-12)
+
+
+def test_distance_implausibility_ignores_samples_never_drawn():
+    """IP is the mean over the drawn samples only: with one draw (seed 0 draws index 0, replayed
+    below) the class-1 sample at (3e38, 3e38), whose ℓ1 distance overflows float32, never enters."""
+    assert torch.randint(2, (1,), generator=torch.Generator().manual_seed(0)).item() == 0
+    x_ref = torch.tensor([[0.0, 0.0], [3e38, 3e38], [5.0, 5.0]])
+    y_ref = torch.tensor([1, 1, 0])
+    cf = torch.tensor([[1.0, 0.0]])
+    ip = distance_implausibility(cf, torch.tensor([1]), x_ref, y_ref, n_draws=1, generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert ip.tolist() == [1.0]
+
+
+def test_distance_implausibility_bounds_the_distance_block_by_chunk_size(monkeypatch):
+    """`chunk_size` reaches the ℓ1 distance: every torch.cdist block has at most that many CE rows
+    (5 CEs of one target class in chunks of 2: blocks of 2, 2, 1 rows), and the values are those
+    of the unchunked call."""
+    x_ref = torch.tensor([[0.0, 0.0], [4.0, 0.0], [9.0, 9.0]])
+    y_ref = torch.tensor([1, 1, 0])
+    cf = torch.arange(10.0).reshape(5, 2)
+    whole = distance_implausibility(cf, torch.ones(5, dtype=torch.long), x_ref, y_ref, generator=torch.Generator().manual_seed(2))  # fmt: skip
+    rows = []
+    cdist = torch.cdist
+
+    def spy(a, b, *args, **kwargs):
+        rows.append(a.shape[0])
+        return cdist(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "cdist", spy)
+    chunked = distance_implausibility(cf, torch.ones(5, dtype=torch.long), x_ref, y_ref, generator=torch.Generator().manual_seed(2), chunk_size=2)  # fmt: skip
+    assert rows == [2, 2, 1]
+    assert chunked.tolist() == whole.tolist()

@@ -262,3 +262,55 @@ def test_energy_sweep_needs_one_value_without_an_energy_term():
     assert _evaluation({"generator": {"name": "wachter"}, "lambda_energy": [5.0]})["generator"] == {
         "name": "wachter", "lambda_cost": 0.1,
     }  # fmt: skip
+
+
+def test_register_rejects_non_generators_and_taken_names(monkeypatch):
+    """`register` takes dataclass subclasses of Generator only, refuses a second class under a
+    taken name and accepts the same class twice; it writes into `GENERATORS` (a copy here)."""
+    import cftrain.generators as package
+
+    copy = dict(GENERATORS)
+    monkeypatch.setattr(package, "GENERATORS", copy)
+
+    class NotAGenerator:
+        name = "not-a-generator"
+
+    with pytest.raises(TypeError, match=r"\.NotAGenerator'> is not a Generator subclass$"):
+        package.register(NotAGenerator)
+    with pytest.raises(TypeError, match=r"^<built-in function len> is not a Generator subclass$"):
+        package.register(len)
+
+    class Plain(Generator):
+        name: ClassVar[str] = "plain"
+
+    with pytest.raises(TypeError, match=r"^generator Plain must be a dataclass \(its fields are its params\)$"):  # fmt: skip
+        package.register(Plain)
+
+    @dataclass
+    class Impostor(Generator):
+        name: ClassVar[str] = "ecco"
+
+    with pytest.raises(ValueError, match=r"^generator name 'ecco' is already registered$"):
+        package.register(Impostor)
+    assert copy["ecco"] is GENERATORS["ecco"] is not Impostor
+
+    @dataclass
+    class Fresh(Generator):
+        name: ClassVar[str] = "fresh"
+
+    assert package.register(Fresh) is Fresh and copy["fresh"] is Fresh
+    assert package.register(Fresh) is Fresh and copy["fresh"] is Fresh  # the same class again
+    assert set(copy) == {*GENERATORS, "fresh"}
+
+
+def test_generator_spec_errors_name_the_problem():
+    """Full messages: an unknown name lists the registered ones, a spec without `name` is shown,
+    an unknown parameter names the generator and the allowed parameters."""
+    names = ", ".join(GENERATORS)
+    assert names.startswith("ecco, generic, revise, wachter")
+    with pytest.raises(ValueError, match=rf"^unknown generator 'nope': use one of {re.escape(names)}$"):  # fmt: skip
+        build_generator("nope")
+    with pytest.raises(ValueError, match=r"^generator spec \{'lambda_cost': 0\.5\} has no 'name'$"):
+        build_generator({"lambda_cost": 0.5})
+    with pytest.raises(ValueError, match=r"^generator 'generic' has no parameter\(s\) lambda_energy \(allowed: lambda_cost\)$"):  # fmt: skip
+        build_generator({"name": "generic", "lambda_energy": 1.0})
