@@ -16,14 +16,15 @@ from cftrain import paths
 from cftrain.config import load_config, run_identity, run_spec_dict, targets
 from cftrain.constraints import BOTH, DECREASE, INCREASE, NONE
 from cftrain.evaluation.examples import make_examples
-from cftrain.experiments import data_path, expand_experiments
+from cftrain.experiments import data_path, expand_experiments, shared_with
 from cftrain.generators import ECCo
 from cftrain.models import build_model
 from cftrain.replication import replication_table, seed_reductions, summarise, t_interval
 from cftrain.search import search_counterfactuals
 from cftrain.steps.common import constraint_tensors
+from cftrain.steps.figures import collect_csv
 from cftrain.validation import ConfigError, check_config
-from cftrain.workflow import data_file, per_model
+from cftrain.workflow import collected_sources, data_file, per_model
 
 T_4_975 = 2.7764451051977987  # Student t quantile, 4 degrees of freedom, 0.975 (statistical table)
 
@@ -108,8 +109,11 @@ def test_replicates_expand_and_read_their_data_seed():
     rep = exps["replication_mutability"]
     assert rep["datasets"] == ["moons", "gmsc"] and rep["protect"] is True
     assert rep["evaluation"] == config["experiments"]["mutability"]["evaluation"]
-    runs = [t for t in targets(config) if t[0].startswith("replication_")]
+    # Seed 2025 on data seed 42 is main's and mutability's own run: trained once, under them.
+    runs = [t for t in targets(config, shared=True) if t[0].startswith("replication_")]
     assert len(runs) == 2 * 2 * 2 * 2 and {t[3] for t in runs} == {2025, 7}
+    trained = [t for t in targets(config) if t[0].startswith("replication_")]
+    assert sorted(trained) == sorted(t for t in runs if t[3] == 7)
     assert data_file(config, "replication_main", "moons", 2025) == paths.DATA.format(
         dataset="moons"
     )
@@ -119,9 +123,45 @@ def test_replicates_expand_and_read_their_data_seed():
     with pytest.raises(ValueError):
         data_path(config, rep, "moons", 8)  # not a seed of the replicate
     # Replicates are collected apart; the other tables hold exactly the other experiments' runs.
-    assert all("/replication_" in p for p in per_model(config, "replication_metrics"))
+    # A shared run is read from its owner's file and tagged with the replicate's name.
+    sources = collected_sources(config, "replication_metrics")
+    assert len(sources) == len(runs) == len(per_model(config, "replication_metrics"))
+    for (e, d, o, s), (path, tag) in zip(runs, sources, strict=True):
+        owner = e.removeprefix("replication_")
+        if s == 2025:
+            assert tag == e and path == paths.run_file(paths.COUNTERFACTUAL_METRICS, owner, d, o, s)
+        else:
+            assert tag is None and path == paths.run_file(paths.COUNTERFACTUAL_METRICS, e, d, o, s)
     assert not any("/replication_" in p for p in per_model(config, "counterfactual_metrics"))
-    assert len(per_model(config, "replication_metrics")) == len(runs)
+
+
+def test_shared_with_needs_the_repeated_experiments_seed_and_data():
+    config = _config()
+    exps = expand_experiments(config["experiments"])
+    rep = exps["replication_main"]
+    assert shared_with(config, rep, "moons", 2025) == "main"
+    assert shared_with(config, rep, "gmsc", 2025) == "main"  # real data: one split
+    assert shared_with(config, rep, "moons", 7) is None  # a seed main does not train at
+    assert shared_with(config, exps["main"], "moons", 2025) is None  # not a replicate
+    config["experiments"]["replication"]["data_seeds"] = [43, 9]  # 2025 on other moons data
+    rep = expand_experiments(config["experiments"])["replication_main"]
+    assert shared_with(config, rep, "moons", 2025) is None
+    assert shared_with(config, rep, "gmsc", 2025) == "main"
+
+
+def test_collect_tags_shared_runs_with_the_replicates_name(tmp_path):
+    own, shared = tmp_path / "own.csv", tmp_path / "shared.csv"
+    pd.DataFrame({"experiment": ["replication_main"], "seed": [7], "ip": [0.25]}).to_csv(
+        own, index=False
+    )
+    pd.DataFrame({"experiment": ["main"], "seed": [2025], "ip": [0.1 + 0.2]}).to_csv(
+        shared, index=False
+    )
+    out = tmp_path / "out.csv"
+    collect_csv([(str(own), None), (str(shared), "replication_main")], str(out))
+    table = pd.read_csv(out)
+    assert list(table["experiment"]) == ["replication_main"] * 2
+    assert list(table["seed"]) == [7, 2025] and table["ip"].iloc[1] == 0.1 + 0.2
 
 
 def test_replication_config_problems():

@@ -114,16 +114,28 @@ def test_quick_replication_pairs_seeds_and_repeats_the_single_seed_run(quick_run
     assert main.X_train.shape == seeded.X_train.shape
     assert not np.array_equal(main.X_train, seeded.X_train)
     assert not (results / "data" / "dataseed43" / "gmsc.h5").exists()
-    # The replicate at (seed 2025, data seed 42) is the single-seed run again, byte for byte
-    # (same seeds ⇒ same outputs), apart from the experiment name it is tagged with.
-    for dataset in ("moons", "gmsc"):
-        run = f"{dataset}/full/seed2025/counterfactual_metrics.csv"
-        single = pd.read_csv(results / "evaluation" / "main" / run)
-        replicate = pd.read_csv(results / "evaluation" / "replication_main" / run)
-        assert set(replicate["experiment"]) == {"replication_main"}
+    # The replicate at (seed 2025, data seed 42) is the single-seed run (same seeds and data ⇒
+    # same bytes): not trained again, collected from main's and mutability's files under the
+    # replicate's name (cftrain.experiments.shared_with).
+    collected = pd.read_csv(results / "tables" / "replication_metrics.csv")
+    others = pd.read_csv(results / "tables" / "counterfactual_metrics.csv")
+    for repeated, dataset in [("main", "moons"), ("main", "gmsc"), ("mutability", "moons")]:
+        replicate = f"replication_{repeated}"
+        assert not (results / "models" / replicate / dataset / "full" / "seed2025").exists()
+        assert (
+            results / "models" / replicate / dataset / "full" / "seed2026" / "model.pt"
+        ).exists()
+        rows = collected[(collected["experiment"] == replicate) & (collected["dataset"] == dataset)]
+        single = others[
+            (others["experiment"] == repeated)
+            & (others["dataset"] == dataset)
+            & (others["seed"] == 2025)
+        ]
+        at_2025 = rows[rows["seed"] == 2025].drop(columns="experiment").reset_index(drop=True)
         pd.testing.assert_frame_equal(
-            single.drop(columns="experiment"), replicate.drop(columns="experiment")
+            at_2025, single.drop(columns="experiment").reset_index(drop=True)
         )
+        assert sorted(set(rows["seed"])) == [2025, 2026]
     table = pd.read_csv(results / "tables" / "replication.csv")
     assert set(zip(table["dataset"], table["metric"], strict=True)) == {
         ("moons", "ip"),

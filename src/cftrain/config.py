@@ -19,7 +19,7 @@ import yaml
 
 from cftrain.baselines import resolve_objective_params
 from cftrain.categorical import EVALUATION_DEFAULT, TRAINING_DEFAULT, normalise_mode
-from cftrain.experiments import expand_experiments, experiment_seeds
+from cftrain.experiments import expand_experiments, experiment_seeds, shared_with
 from cftrain.generators import GENERATORS, resolve_params, split_spec
 from cftrain.objective import OBJECTIVES
 from cftrain.search import STEP_SIZE
@@ -260,14 +260,17 @@ def run_identity(
     return identity
 
 
-def targets(config: dict) -> list[tuple[str, str, str, int]]:
-    """Every (experiment, dataset, objective, seed) the config asks for, in a stable order."""
+def targets(config: dict, shared: bool = False) -> list[tuple[str, str, str, int]]:
+    """Every (experiment, dataset, objective, seed) the config trains, in a stable order. A
+    replicate run that is its repeated experiment's own run (`cftrain.experiments.shared_with`) is
+    trained once, under the repeated experiment: listed only with `shared=True`."""
     out = []
     for name, exp in experiments(config).items():
         for dataset in exp["datasets"]:
             for objective in exp["objectives"]:
                 for seed in experiment_seeds(config, exp):
-                    out.append((name, dataset, objective, int(seed)))
+                    if shared or shared_with(config, exp, dataset, seed) is None:
+                        out.append((name, dataset, objective, int(seed)))
     return out
 
 

@@ -13,6 +13,12 @@ sources of variation (N replicates, not N × N). A real dataset is the same file
 A replicate whose data seed is the config's `data.seed` reads the ordinary data file
 `results/data/<dataset>.h5`; any other data seed reads `results/data/dataseed<k>/<dataset>.h5`
 (`cftrain.paths.DATA_SEEDED`). Every other experiment keeps its paths and outputs.
+
+A replicate run at a training seed the repeated experiment itself trains at, on the same data
+(the config's `data.seed`), is that experiment's run: same settings, seeds and data give the same
+bytes (tested). It is not trained again (`shared_with`); its results are the repeated experiment's,
+collected under the replicate's name (`cftrain.workflow.collected_sources`). With the default
+`seeds: [2025, …]`, `data_seeds: [42, …]` the first replicate is the single-seed run.
 """
 
 from __future__ import annotations
@@ -78,6 +84,19 @@ def data_seed(config: dict, exp: dict, dataset: str, seed: int | str) -> int:
             )
         return int(exp["data_seeds"][seeds.index(int(seed))])
     return int(config["data"]["seed"])
+
+
+def shared_with(config: dict, exp: dict, dataset: str, seed: int | str) -> str | None:
+    """The repeated experiment whose own run this replicate run is (module docstring), else None:
+    the replicate's training seed is one the repeated experiment trains at, on the same data."""
+    if not is_replicate(exp):
+        return None
+    repeated = config["experiments"][exp["replicates"]]
+    if int(seed) not in experiment_seeds(config, repeated) or dataset not in repeated["datasets"]:
+        return None
+    if data_seed(config, exp, dataset, seed) != int(config["data"]["seed"]):
+        return None
+    return exp["replicates"]
 
 
 def data_path(config: dict, exp: dict, dataset: str, seed: int | str) -> str:

@@ -19,7 +19,7 @@ from cftrain.config import (
     targets,
 )
 from cftrain.datasets.registry import REAL
-from cftrain.experiments import data_path, is_replicate
+from cftrain.experiments import data_path, is_replicate, shared_with
 from cftrain.generators import GENERATORS
 from cftrain.objective import OBJECTIVES
 from cftrain.paths import run_file
@@ -110,14 +110,32 @@ def energy_tags(config: dict) -> list[str]:
     return [energy_tag(v) for v in config["evaluation"]["lambda_energy"]]
 
 
+def collected_sources(config: dict, name: str) -> list[tuple[str, str | None]]:
+    """(file, experiment tag) of every run a collected table holds, in order: the tag is None
+    for a run's own file, and the replicate's name for a replicate run that is its repeated
+    experiment's own run (`cftrain.experiments.shared_with`), read from that experiment's file."""
+    out: list[tuple[str, str | None]] = []
+    if name != "replication_metrics":
+        return [(f, None) for f in per_model(config, name)]
+    for e, d, o, s in targets(config, shared=True):
+        exp = experiment_section(config, e)
+        if not is_replicate(exp):
+            continue
+        owner = shared_with(config, exp, d, s)
+        out.append((run_file(paths.COUNTERFACTUAL_METRICS, owner or e, d, o, s), owner and e))
+    return out
+
+
 def per_model(config: dict, name: str) -> list[str]:
     """Per-model files of a collected table, for every model the config trains (or those that
     compute it: `ig_rounds` only where the experiment's evaluation asks for IG)."""
+    if name == "replication_metrics":
+        return list(dict.fromkeys(f for f, _ in collected_sources(config, name)))
     out = []
     for e, d, o, s in targets(config):
-        if is_replicate(experiment_section(config, e)) != (name == "replication_metrics"):
+        if is_replicate(experiment_section(config, e)):
             continue
-        if name in ("counterfactual_metrics", "replication_metrics"):
+        if name == "counterfactual_metrics":
             out.append(run_file(paths.COUNTERFACTUAL_METRICS, e, d, o, s))
         elif name == "performance":
             out.append(run_file(paths.PERFORMANCE, e, d, o, s))

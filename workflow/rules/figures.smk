@@ -12,6 +12,8 @@ rule collect:
         ),
     log:
         paths.log("tables", "{collected}"),
+    params:
+        sources=lambda wc: wf.collected_sources(config, wc.collected),
     localrule: True
     conda:
         "../../envs/cftrain.yaml"

@@ -6,4 +6,4 @@ from cftrain.steps.common import job_logging
 from cftrain.steps.figures import collect_csv
 
 with job_logging(snakemake.log[0]):
-    collect_csv(list(snakemake.input), snakemake.output[0])
+    collect_csv(snakemake.params.sources, snakemake.output[0])

@@ -8,8 +8,15 @@ import pandas as pd
 from cftrain.io import atomic_path
 
 
-def collect_csv(inputs: list[str], output: str) -> None:
-    frames = [pd.read_csv(p) for p in inputs]
+def collect_csv(sources: list[tuple[str, str | None]], output: str) -> None:
+    """Concatenate per-run CSVs; (path, tag): a tag replaces the file's `experiment` column (a
+    replicate run that is its repeated experiment's own, `cftrain.workflow.collected_sources`)."""
+    frames = []
+    for path, tag in sources:
+        frame = pd.read_csv(path)
+        if tag is not None:
+            frame["experiment"] = tag
+        frames.append(frame)
     with atomic_path(output) as tmp:
         pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
 
