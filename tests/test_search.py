@@ -333,6 +333,13 @@ def test_penalty_without_l1_term_is_the_rest_of_the_penalty():
     assert gen.l1_weight() == pytest.approx(0.7)
     assert torch.allclose(gen.penalty(x_cf, factual, None, None, 0, 30), 0.7 * l1)
     assert torch.equal(gen.penalty(x_cf, factual, None, None, 0, 30, l1=False), torch.zeros(4))
+    # The zero penalty has the input's dtype (float64 data keep float64 losses).
+    rest64 = gen.penalty(x_cf.double(), factual.double(), None, None, 0, 30, l1=False)
+    assert rest64.dtype == torch.float64 and rest64.shape == (4,)
+    egy64 = ECCo(lambda_energy=0.0).penalty(
+        x_cf.double(), factual.double(), logits.double(), target, 3, 50, l1=False
+    )
+    assert egy64.dtype == torch.float64 and torch.equal(egy64, torch.zeros(4, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("start_noise", [0.0, 0.3])
