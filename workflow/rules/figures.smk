@@ -12,11 +12,11 @@ rule collect:
         ),
     log:
         paths.log("tables", "{collected}"),
-    params:
-        sources=lambda wc: wf.collected_sources(config, wc.collected),
     localrule: True
     conda:
         "../../envs/cftrain.yaml"
+    params:
+        sources=lambda wc: wf.collected_sources(config, wc.collected),
     script:
         "../scripts/collect_csv.py"
 
