@@ -317,3 +317,19 @@ def test_latent_search_final_decoding_draws_ties_from_the_seeded_generator():
     assert (res.steps == 0).all() and res.converged.all()
     _assert_projected(res.counterfactual)
     assert len(set(res.counterfactual[:, 1:4].argmax(1).tolist())) == 3
+
+
+def test_immutable_continuous_feature_outside_the_box_stays_under_projection():
+    """With a projection the clamp acts on the continuous columns, and the move is re-masked
+    after it: an immutable continuous value outside the box never moves (method.md §2)."""
+    model, x, target = _one_hot_data(seed=3)
+    codes = torch.full((D,), BOTH, dtype=torch.int8)
+    codes[0] = NONE
+    lower, upper = torch.full((D,), -0.5), torch.full((D,), 0.5)
+    assert ((x[:, 0] < -0.5) | (x[:, 0] > 0.5)).sum() > 10
+    res = _search(model, x, target, mutability=codes, lower=lower, upper=upper,
+                  categorical=CategoricalProjection(GROUPS), rng=torch.Generator().manual_seed(0))  # fmt: skip
+    assert torch.equal(res.counterfactual[:, 0], x[:, 0])
+    cont = res.counterfactual[:, 4]
+    assert (cont >= -0.5).all() and (cont <= 0.5).all() and (res.steps > 0).any()
+    _assert_projected(res.counterfactual)

@@ -5,8 +5,9 @@ import torch
 from helpers import model_and_data
 
 from cftrain.constraints import BOTH, DECREASE, INCREASE, NONE
-from cftrain.generators import ECCo, Generic, energy_schedule
+from cftrain.generators import REVISE, ECCo, Generic, energy_schedule
 from cftrain.search import search_counterfactuals
+from cftrain.vae import VAE
 
 
 def _model_and_data(d=5, k=3, n=64, seed=0):
@@ -342,8 +343,10 @@ def test_penalty_without_l1_term_is_the_rest_of_the_penalty():
     assert egy64.dtype == torch.float64 and torch.equal(egy64, torch.zeros(4, dtype=torch.float64))
 
 
-@pytest.mark.parametrize("start_noise", [0.0, 0.3])
-def test_rows_are_independent_of_whether_another_factual_is_outside_the_box(start_noise):
+@pytest.mark.parametrize(("start_noise", "outside_value"), [(0.0, 3.5), (0.3, 3.5), (0.0, -3.5)])
+def test_rows_are_independent_of_whether_another_factual_is_outside_the_box(
+    start_noise, outside_value
+):
     """The search skips re-filling the immutable columns after the clamp when no start point has
     an immutable value outside the box; one row outside switches that on for the batch. Every other
     row's results are the same to the bit either way (and so are the outside row's constraints)."""
@@ -354,7 +357,7 @@ def test_rows_are_independent_of_whether_another_factual_is_outside_the_box(star
     x = x.clamp(-1.9, 1.9)
     x[:, [1, 2]] *= 1.5  # mutable columns partly outside the box: the clamp acts on them
     outside = x[:1].clone()
-    outside[0, 3] = 3.5  # an immutable value outside the box
+    outside[0, 3] = outside_value  # an immutable value outside the box (above or below)
     gen = torch.Generator().manual_seed(0)
     noise = start_noise * torch.randn(x.shape[0] + 1, d, generator=gen)
     noise[:, [0, 3]] = 0.0
@@ -370,4 +373,62 @@ def test_rows_are_independent_of_whether_another_factual_is_outside_the_box(star
     for field in ("counterfactual", "adversarial", "steps", "converged"):
         assert torch.equal(getattr(alone, field), getattr(with_outside, field)[1:]), field
     cf = with_outside.counterfactual
-    assert cf[0, 3] == 3.5 and (cf[:, [0, 3]] == torch.cat([outside, x])[:, [0, 3]]).all()
+    assert cf[0, 3] == outside_value and (cf[:, [0, 3]] == torch.cat([outside, x])[:, [0, 3]]).all()
+
+
+class _LatentWithL1Weight(REVISE):
+    """REVISE naming its ℓ1 weight: in latent space the search must not use it (x ≠ the state)."""
+
+    def l1_weight(self) -> float:
+        return float(self.lambda_cost)
+
+    def penalty(self, x_cf, factual, logits, target, step, max_iter, l1=True):
+        if not l1:
+            return torch.zeros(x_cf.shape[0], dtype=x_cf.dtype)
+        return super().penalty(x_cf, factual, logits, target, step, max_iter)
+
+
+class _L1AndSquare(Generic):
+    """λ‖x′ − x‖₁ + 0.3‖x′ − x‖₂²: the rest of the penalty also reads the factual."""
+
+    def penalty(self, x_cf, factual, logits, target, step, max_iter, l1=True):
+        rest = 0.3 * ((x_cf - factual) ** 2).sum(1)
+        return super().penalty(x_cf, factual, logits, target, step, max_iter, l1=l1) + rest
+
+
+class _L1AndSquareAutograd(_L1AndSquare):
+    def l1_weight(self) -> float:
+        return 0.0
+
+
+def test_closed_form_l1_only_in_feature_space_and_with_the_rest_of_the_penalty():
+    """A latent generator's `l1_weight` is ignored (its ℓ1 term acts on the decoded point): same
+    result as REVISE to the bit. A penalty whose other terms read the factual gets them through
+    autograd beside the closed-form ℓ1 term (equal up to summation order)."""
+    d = 6
+    model, x, target = _model_and_data(d=d, n=60, seed=5)
+    vae = VAE(d, 3, 16)
+    kwargs = dict(step_size=0.5, max_iter=15, tau=0.7, rng=None)
+    plain = search_counterfactuals(
+        model,
+        x,
+        target,
+        REVISE(vae=vae, lambda_cost=0.1),
+        **{**kwargs, "rng": torch.Generator().manual_seed(1)},
+    )
+    named = search_counterfactuals(
+        model,
+        x,
+        target,
+        _LatentWithL1Weight(vae=vae, lambda_cost=0.1),
+        **{**kwargs, "rng": torch.Generator().manual_seed(1)},
+    )
+    for field in ("counterfactual", "adversarial", "steps", "converged"):
+        assert torch.equal(getattr(plain, field), getattr(named, field)), field
+    fast = search_counterfactuals(model, x, target, _L1AndSquare(lambda_cost=0.05), **kwargs)
+    slow = search_counterfactuals(
+        model, x, target, _L1AndSquareAutograd(lambda_cost=0.05), **kwargs
+    )
+    assert fast.steps.float().mean() > 2 and torch.equal(fast.steps, slow.steps)
+    assert torch.allclose(fast.counterfactual, slow.counterfactual, atol=1e-5)
+    assert (fast.counterfactual != x).any()

@@ -48,7 +48,10 @@ class Generator:
         Performance only: a generator returning λ > 0 also accepts `penalty(..., l1=False)` — its
         penalty without that term — and the search adds the term's gradient λ·sgn(x′ − x)
         itself, the exact values autograd gives for it (method.md §3), without building the
-        term's graph at every step.
+        term's graph at every step. The search's result is then bit-identical when the rest of
+        the penalty reaches x′ only through the logits (ECCo, Generic: tested); a rest that also
+        reads x′ directly is summed in another order (equal up to float round-off). Latent-space
+        searches ignore it (their ℓ1 term acts on the decoded point).
         """
         return 0.0
 
