@@ -95,6 +95,20 @@ def test_pgd_direction_on_linear_model():
     torch.testing.assert_close(x_adv, x + 0.05 * sign)
 
 
+def test_pgd_without_random_start_starts_at_x_and_draws_nothing():
+    """`random_start=False` (PGD-AT's option): δ₀ = 0, so one step of α lands exactly on
+    x + α·sign(w_other − w_y), and the generator is not drawn from."""
+    x = torch.tensor([[0.3, -0.1, 1.0, 0.2], [1.0, 2.0, -1.0, 0.0]])
+    y = torch.tensor([0, 1])
+    w = _Linear.W
+    sign = torch.stack([(w[1] - w[0]).sign(), (w[0] - w[1]).sign()])
+    gen = torch.Generator().manual_seed(0)
+    state = gen.get_state()
+    x_adv = pgd(_Linear(), x, y, 0.05, steps=1, alpha=0.01, generator=gen, random_start=False)
+    torch.testing.assert_close(x_adv, x + 0.01 * sign)
+    assert torch.equal(gen.get_state(), state)
+
+
 class _Line(torch.nn.Module):
     """1-D two-class model, logits (x, −x): class 0 iff x > 0. In train mode the logits flip sign,
     so an attack or a prediction made in the wrong mode shows."""
