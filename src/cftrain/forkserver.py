@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 ENV = "CFTRAIN_FORKSERVER"
+OFF = {"0", "off", "false", "no"}  # values of ENV that switch the fork server off
 # Imported by the server before it serves: every module a workflow script or Snakemake's script
 # preamble imports. Importing runs no torch operation (a tested property: the child's thread pool
 # and RNG state are those of a fresh process).
@@ -69,7 +70,7 @@ _in_child = False  # True in a forked job: its own `delegate` call must run the 
 def server_address() -> str | None:
     """The socket to use, or None: no server, switched off, or inside a SLURM job."""
     address = os.environ.get(ENV, "")
-    if _in_child or not address or address.lower() in {"0", "off", "false", "no"}:
+    if _in_child or not address or address.lower() in OFF:
         return None
     if "SLURM_JOB_ID" in os.environ:  # a cluster job runs in its own allocation, never here
         return None
@@ -272,7 +273,7 @@ def _alive(pid: int) -> bool:
 def start(log: str | os.PathLike, timeout: float = 120.0) -> subprocess.Popen | None:
     """Start a server for this Snakemake process, export its socket to the jobs and wait until
     it serves; None (jobs run in their own processes) when switched off or it does not come up."""
-    if os.environ.get(ENV, "").lower() in {"0", "off", "false", "no"}:
+    if os.environ.get(ENV, "").lower() in OFF:
         return None
     address = os.path.join(tempfile.gettempdir(), f"cftrain-forkserver-{os.getpid()}.sock")
     Path(log).parent.mkdir(parents=True, exist_ok=True)
