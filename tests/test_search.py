@@ -432,3 +432,78 @@ def test_closed_form_l1_only_in_feature_space_and_with_the_rest_of_the_penalty()
     assert fast.steps.float().mean() > 2 and torch.equal(fast.steps, slow.steps)
     assert torch.allclose(fast.counterfactual, slow.counterfactual, atol=1e-5)
     assert (fast.counterfactual != x).any()
+
+
+@pytest.mark.parametrize("tau", [None, 0.5])
+def test_adversarial_is_the_last_iterate_inside_the_ball(tau):
+    """Oracle (method.md §1 AE): the t-th iterate is the result of a search with `max_iter=t`
+    (rows are independent, with τ a row's iterates are a prefix of its τ = None path), so the AE is
+    the last xₜ, t ≤ steps, with ‖xₜ − x‖∞ ≤ ε — else the factual (t = 0 is the factual, not
+    `start`). Rows leave the ball, re-enter it, never enter it, and leave the search early."""
+    d, eps, horizon = 5, 0.6, 15
+    model, x, target = _model_and_data(d=d, n=200, seed=2)
+    start = x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    box = dict(lower=torch.full((d,), -2.0), upper=torch.full((d,), 2.0))
+    kw = dict(step_size=0.3, epsilon=eps, start=start, **box)
+    gen = Generic(lambda_cost=0.01)  # (ECCo's energy schedule depends on T: no common prefix)
+    path = torch.stack(
+        [
+            search_counterfactuals(model, x, target, gen, max_iter=t, tau=None, **kw).counterfactual
+            for t in range(horizon + 1)
+        ]
+    )  # (T+1, n, d)
+    res = search_counterfactuals(model, x, target, gen, max_iter=horizon, tau=tau, **kw)
+    inside = (path - x).abs().amax(2) <= eps  # (T+1, n)
+    inside[0] = True  # t = 0: the factual itself
+    expected = x.clone()
+    for i in range(x.shape[0]):
+        last = max(t for t in range(int(res.steps[i]) + 1) if inside[t, i])
+        if last:
+            expected[i] = path[last, i]
+    assert torch.equal(res.adversarial, expected)
+    later = inside[1:]
+    left = (later[:-1] & ~later[1:]).any(0)
+    assert left.sum() > 50 and (left & (~later[:-1] & later[1:]).any(0)).sum() >= 5
+    assert (~later).all(0).sum() >= 20
+    if tau is not None:
+        assert (res.steps < horizon).sum() > 50 and (res.steps == horizon).any()
+
+
+def test_epsilon_ball_is_inclusive_on_the_negative_side():
+    """‖x′ − x‖∞ = ε reached by x′ − x = −ε (the ball's lower face) is inside too."""
+    x = torch.tensor([[0.5, -0.5]])
+    start = x + torch.tensor([[0.125, -0.25]])  # exact in float32
+    kw = dict(max_iter=1, tau=None, start=start)
+    gen = Generic(lambda_cost=0.0)
+    at = search_counterfactuals(_zero_linear(2), x, torch.tensor([1]), gen, epsilon=0.25, **kw)
+    assert torch.equal(at.adversarial, start)
+    below = search_counterfactuals(_zero_linear(2), x, torch.tensor([1]), gen, epsilon=0.2499, **kw)
+    assert torch.equal(below.adversarial, x)
+
+
+@pytest.mark.parametrize("value", [-0.0, float("inf"), float("-inf")])
+def test_immutable_value_that_a_zero_move_would_change_is_kept_bit_for_bit(value):
+    """The `none` columns are zeroed by a 1/0 multiplier only where that gives the fill's result:
+    a factual's −0.0 stays −0.0 + (+0) = +0.0 (not −0.0 from −0.0 + (−0)), and ±inf stays ±inf
+    (not ±inf·0 = NaN) — with and without a box, and with one the value lies outside of (the fill
+    then also undoes the clamp's move, −1 − (−0) = −1, where −1·0 = −0 would keep −0.0)."""
+    d = 4
+    model, x, target = _model_and_data(d=d, n=40, seed=4)
+    x[:, 0] = value
+    x[::2, 0] = 0.0 if value == -0.0 else value
+    codes = torch.tensor([NONE, BOTH, BOTH, BOTH], dtype=torch.int8)
+    outside = torch.tensor([-1.0, 3.0, 3.0, 3.0])  # column 0's values lie above this box
+    for box in (
+        {},
+        dict(lower=torch.full((d,), -3.0), upper=torch.full((d,), 3.0)),
+        dict(lower=torch.full((d,), -3.0), upper=outside),
+    ):
+        res = search_counterfactuals(
+            model, x, target, ECCo(), step_size=0.5, max_iter=5, tau=None, mutability=codes, **box
+        )
+        column = res.counterfactual[:, 0]
+        if value == -0.0:  # +0 after the first step, for every row
+            assert (column == 0).all() and not torch.signbit(column).any()
+            assert (res.counterfactual[:, 1:] != x[:, 1:]).any()  # the others moved
+        else:  # (an infinite input gives NaN gradients, i.e. no move at all)
+            assert torch.equal(column, x[:, 0])

@@ -61,17 +61,42 @@ class _StepMask:
     Performance only, same values: `none` columns are filled with +0.0 in place (`index_fill_` on
     the immutable columns ≡ `where(codes == NONE, 0, Δ)`, without 3 full-size `where`s and 2
     clamps per call); `increase`/`decrease` run the same `where` as `apply_mutability`, and only
-    when such features exist. Modifies `delta` in place: pass a tensor the search owns.
+    when such features exist. Modifies `delta` in place: pass a tensor the search owns. In the
+    search the fill is usually fused into adding the move (`multiply`, `add_to`).
     """
 
     def __init__(self, codes: torch.Tensor | None):
         self.fixed = self.increase = self.decrease = None
+        self.keep: torch.Tensor | None = None
         if codes is None:
             return
         fixed = (codes == NONE).nonzero().squeeze(1)
         self.fixed = fixed if fixed.numel() else None
         self.increase = codes == INCREASE if bool((codes == INCREASE).any()) else None
         self.decrease = codes == DECREASE if bool((codes == DECREASE).any()) else None
+
+    def multiply(self, fixed_values: torch.Tensor, like: torch.Tensor) -> None:
+        """Zero the `none` columns by multiplying with a 1/0 column vector (one contiguous pass
+        instead of a strided `index_fill_`, 4× faster at d = 784) when that gives the same search:
+        a move of ±0 leaves a fixed value v as it is if v is finite and not −0.0 (v + (−0) = v,
+        +0 + (−0) = +0; only −0.0 + −0.0 = −0.0 ≠ −0.0 + +0 and ±inf·0 = NaN differ).
+        `fixed_values` are the start's values in the `none` columns, which never change; `like` a
+        state (dtype, device, d)."""
+        if self.fixed is None:
+            return
+        negative_zero = (fixed_values == 0) & torch.signbit(fixed_values)
+        if bool(torch.isfinite(fixed_values).all()) and not bool(negative_zero.any()):
+            keep = torch.ones(like.shape[1], dtype=like.dtype, device=like.device)
+            self.keep = keep.index_fill_(0, self.fixed, 0.0)
+
+    def add_to(self, base: torch.Tensor, delta: torch.Tensor, fill: bool = True) -> torch.Tensor:
+        """base + mask(delta), written into `delta`. With the 1/0 multiplier the fill and the add
+        are one pass, `addcmul`: delta·keep is exact (keep ∈ {0, 1}), so base + delta·keep rounds
+        once, fused or not — the value of fill-then-add. `increase`/`decrease` act on other
+        columns than the fill, so they go first."""
+        if fill and self.keep is not None:
+            return torch.addcmul(base, self(delta, fill=False), self.keep, out=delta)
+        return self(delta, fill).add_(base)
 
     def __call__(self, delta: torch.Tensor, fill: bool = True) -> torch.Tensor:
         """`fill=False` skips the `none` fill: for a move whose `none` columns are already +0."""
@@ -127,7 +152,7 @@ def search_counterfactuals(
     # The re-mask after the clamp must refill the `none` columns only if the clamp can move them,
     # i.e. if a start point's immutable value lies outside the box (those columns never move):
     # otherwise s_old + (+0) is clamped to itself and the move there is already +0 (performance;
-    # same values).
+    # same values) — for finite values.
     refill = True
     if mask.fixed is not None and project is None and not latent:
         fixed_values = state.index_select(1, mask.fixed)
@@ -135,10 +160,14 @@ def search_counterfactuals(
             b.index_select(0, mask.fixed) if b is not None and b.dim() else b
             for b in (lower, upper)
         )
-        refill = not bool(torch.equal(_clamp(fixed_values, low, high), fixed_values))
+        refill = not (
+            bool(torch.isfinite(fixed_values).all())  # (∞ − ∞ = NaN: an infinite value needs it)
+            and bool(torch.equal(_clamp(fixed_values, low, high), fixed_values))
+        )
+        mask.multiply(fixed_values, state)
     # Outputs: every sample's row is written once, when it leaves the search (converged or T).
-    final_state = state.clone()
-    adversarial = x0.clone()
+    final_state = torch.empty_like(state)  # (every row is written: no copy of the input)
+    adversarial = torch.empty_like(x0)
     steps = torch.zeros(n, dtype=torch.int32, device=x0.device)
     converged = torch.zeros(n, dtype=torch.bool, device=x0.device)
 
@@ -148,16 +177,29 @@ def search_counterfactuals(
     # Every sample in the set has taken `step` steps. Forward and backward run on exactly the
     # rows, in the order, of the former per-step gather, so results are bit-identical to it.
     rows = torch.arange(n, device=x0.device)
-    x_fact, tgt, adv = x0, target, x0
+    x_fact, tgt = x0, target
+    # The adversarial example without a per-step copy: `adv_inside` marks the rows whose last
+    # iterate `adv_x` lies in the ε-ball (their AE is that iterate); the other rows' AE is stored
+    # in `adv` (the factual at t = 0). A row's iterate is copied into `adv` only when it leaves
+    # the ball, which is what `where(inside, x_new, adv)` at every step amounts to.
+    adv = x0
+    adv_inside = torch.zeros(n, dtype=torch.bool, device=x0.device)
+    adv_x: torch.Tensor | None = None  # the last iterate (x_new of the last step) or None
+    adv_owned = False  # `adv` is a tensor only the search holds (may be updated in place)
 
     def leave(which: torch.Tensor | None, taken: int, done: bool) -> None:
         """Write the rows `which` (bool over the working set; None = all) to the outputs."""
         if which is None:
-            sel, s_out, a_out = rows, current, adv
+            sel, s_out, a_out, a_in, a_x = rows, current, adv, adv_inside, adv_x
         else:
             # index_select/index_copy_ with one nonzero: several times faster than bool indexing.
             at = which.nonzero().squeeze(1)
-            sel, s_out, a_out = (t.index_select(0, at) for t in (rows, current, adv))
+            sel, s_out, a_out, a_in = (
+                t.index_select(0, at) for t in (rows, current, adv, adv_inside)
+            )
+            a_x = None if adv_x is None else adv_x.index_select(0, at)
+        if a_x is not None and bool(a_in.any()):
+            a_out = a_x if bool(a_in.all()) else torch.where(a_in[:, None], a_x, a_out)
         final_state.index_copy_(0, sel, s_out)
         adversarial.index_copy_(0, sel, a_out)
         steps.index_fill_(0, sel, taken)
@@ -165,9 +207,13 @@ def search_counterfactuals(
             converged.index_fill_(0, sel, True)
 
     # The ℓ1 term's gradient in closed form (Generator.l1_weight; feature space only, where the
-    # differentiated state is x itself) and a scratch buffer for it and the ε-distance (performance).
+    # differentiated state is x itself) and scratch buffers for it and the ε-distance (performance).
+    # `diff` holds x_new − x_fact of the last step: without a projection the next step's state is
+    # x_new, so its ℓ1 sign reuses that difference instead of computing s − x_fact again.
     l1_weight = 0.0 if latent else float(generator.l1_weight())
-    scratch = torch.empty_like(x0)
+    diff_buffer = torch.empty_like(x0)
+    diff: torch.Tensor | None = None  # x_new − x_fact of the working set, or None: not reusable
+    reuse_diff = project is None and not latent
 
     step = 0
     for step in range(max_iter + 1):
@@ -209,16 +255,27 @@ def search_counterfactuals(
         (grad,) = torch.autograd.grad(loss + pen.sum(), s)
         with torch.no_grad():
             # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), the values autograd computes (here x = s)
+            # (λ·sgn is exact, so adding it with `alpha` — fused or not — rounds the same once.)
             if l1_weight:
-                buf = scratch[: rows.numel()]
-                grad.add_(torch.sub(s.detach(), x_fact, out=buf).sgn_().mul_(l1_weight))
-            delta = grad.mul_(-step_size).nan_to_num_(nan=0.0)  # the search owns `grad`
+                if diff is None:
+                    diff = torch.sub(s.detach(), x_fact, out=diff_buffer[: rows.numel()])
+                grad.add_(diff.sgn_(), alpha=l1_weight)
+            diff = None
+            delta = grad.mul_(-step_size)  # the search owns `grad`
+            # NaN → 0 (and ±inf → ±max); a finite sum means every entry is finite already.
+            if not bool(torch.isfinite(delta.sum())):
+                delta.nan_to_num_(nan=0.0)
             s_old = state.detach()  # = s unless projected (CE.jl steps from the stored state)
             if keep is not None:  # shrink the working set to the rows that go on
                 at = keep.nonzero().squeeze(1)
-                delta, s_old, rows, x_fact, tgt, adv = (
-                    t.index_select(0, at) for t in (delta, s_old, rows, x_fact, tgt, adv)
+                adv_x_is_state = adv_x is state
+                delta, s_old, rows, x_fact, tgt, adv, adv_inside = (
+                    t.index_select(0, at)
+                    for t in (delta, s_old, rows, x_fact, tgt, adv, adv_inside)
                 )
+                adv_owned = True
+                if adv_x is not None:
+                    adv_x = s_old if adv_x_is_state else adv_x.index_select(0, at)
             if latent:
                 x_new = _clamp(generator.decode(s_old + delta), lower, upper)
                 if project is not None:
@@ -228,19 +285,25 @@ def search_counterfactuals(
                 # x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), as before, in place on
                 # fresh tensors. The clamp must not break mutability (a factual outside the box):
                 # re-mask the move.
-                x_new = mask(delta).add_(s_old)  # = s_old + mask(Δ), in the search's own Δ
+                x_new = mask.add_to(s_old, delta)  # = s_old + mask(Δ), in the search's own Δ
                 if lower is not None or upper is not None:
                     x_new.clamp_(min=lower, max=upper)
-                x_new = mask(x_new.sub_(s_old), fill=refill).add_(s_old)
+                x_new = mask.add_to(s_old, x_new.sub_(s_old), fill=refill)
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = x_new
-            dist = torch.sub(x_new, x_fact, out=scratch[: rows.numel()]).abs_().amax(dim=1)
-            inside = dist <= epsilon
-            if bool(inside.all()):
-                adv = x_new  # never modified in place afterwards
-            elif bool(inside.any()):
-                adv = torch.where(inside[:, None], x_new, adv)
+            # ‖x_new − x_fact‖∞ ≤ ε ⟺ max(gap) ≤ ε and min(gap) ≥ −ε (negation is exact; a NaN
+            # fails both): two read-only passes instead of writing |gap|.
+            gap = torch.sub(x_new, x_fact, out=diff_buffer[: rows.numel()])
+            inside = (gap.amax(dim=1) <= epsilon) & (gap.amin(dim=1) >= -epsilon)
+            diff = gap if reuse_diff else None
+            left_ball = adv_inside & ~inside
+            if adv_x is not None and bool(left_ball.any()):  # AE := their previous iterate
+                if not adv_owned:  # `adv` is the caller's factual
+                    adv, adv_owned = adv.clone(), True
+                at = left_ball.nonzero().squeeze(1)
+                adv.index_copy_(0, at, adv_x.index_select(0, at))
+            adv_inside, adv_x = inside, x_new  # (the search never writes an iterate in place)
     if rows.numel():  # T reached (or max_iter = 0): the rest leave unconverged
         with torch.no_grad():
             leave(None, step, False)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from cftrain.allocator import retain_freed_memory
 from cftrain.constraints import MUTABILITY_CODES, NONE
 
 log = logging.getLogger("cftrain")
@@ -24,8 +25,10 @@ log = logging.getLogger("cftrain")
 
 @contextlib.contextmanager
 def job_logging(path: str | os.PathLike | None, threads: int = 1) -> Iterator[logging.Logger]:
-    """Log to `path` (and stderr), pin torch to `threads` threads, log any exception before exiting."""
+    """Log to `path` (and stderr), pin torch to `threads` threads, keep freed tensor memory for
+    reuse (`cftrain.allocator`), log any exception before exiting."""
     torch.set_num_threads(max(int(threads), 1))
+    retain_freed_memory()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
