@@ -507,3 +507,52 @@ def test_immutable_value_that_a_zero_move_would_change_is_kept_bit_for_bit(value
             assert (res.counterfactual[:, 1:] != x[:, 1:]).any()  # the others moved
         else:  # (an infinite input gives NaN gradients, i.e. no move at all)
             assert torch.equal(column, x[:, 0])
+
+
+def _bits(res):
+    return [
+        t.view(torch.int32) if t.dtype == torch.float32 else t
+        for t in (res.counterfactual, res.adversarial, res.steps, res.converged)
+    ]
+
+
+@pytest.mark.parametrize("case", ["masks_box_tau", "monotone_start", "plain", "projected"])
+def test_row_blocks_change_no_value(monkeypatch, case):
+    """The feature-space step runs in row blocks (`search.BLOCK_BYTES`, performance only): blocks
+    of 3 rows give the one-block search bit for bit — with the ℓ1 sign of the last gap or of
+    s − x_fact, a shrinking working set, every mask, a box the factuals partly lie outside of,
+    a start, and a categorical projection."""
+    import cftrain.search as search
+    from cftrain.categorical import CategoricalProjection
+
+    d = 8
+    model, x, target = _model_and_data(d=d, n=61, seed=6)
+    box = dict(lower=torch.full((d,), -1.5), upper=torch.full((d,), 1.5))
+    kw = dict(step_size=1.0, max_iter=20, tau=0.5, epsilon=0.4)
+    gen = ECCo(lambda_cost=0.01, lambda_energy=5.0)
+    if case == "masks_box_tau":
+        codes = [NONE, INCREASE, DECREASE, BOTH, BOTH, NONE, BOTH, BOTH]
+        kw |= dict(mutability=torch.tensor(codes, dtype=torch.int8), **box)
+    elif case == "monotone_start":
+        codes = [INCREASE, DECREASE] * 4
+        start = x + 0.2 * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
+        kw |= dict(mutability=torch.tensor(codes, dtype=torch.int8), start=start, tau=None, **box)
+    elif case == "plain":
+        gen = Generic(lambda_cost=0.0)
+        kw |= dict(tau=None)
+    else:
+        x[:, 1:4] = torch.nn.functional.one_hot(torch.arange(61) % 3, 3).float()
+        kw |= dict(categorical=CategoricalProjection([[1, 2, 3], [5]]), **box)
+
+    def run():
+        rng = torch.Generator().manual_seed(3)
+        return search_counterfactuals(model, x, target, gen, rng=rng, **kw)
+
+    one_block = run()
+    monkeypatch.setattr(search, "BLOCK_BYTES", 3 * d * 4)  # 3 rows per block
+    blocks = run()
+    for a, b in zip(_bits(one_block), _bits(blocks), strict=True):
+        assert torch.equal(a, b)
+    assert one_block.steps.float().mean() > 3
+    if kw["tau"] is not None:
+        assert len(set(one_block.steps.tolist())) > 3  # the working set shrinks step by step

@@ -15,6 +15,7 @@ continuous columns only — CE.jl's `decode_state`/`update!`. Without one the se
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,9 @@ STEP_SIZE = 0.1
 # default. CT training has its own (cftrain.training.TRAINING_TAU = 0.75, the CT package default);
 # the workflow config sets τ per dataset (method.md §2) and τ_eval at test time (§6.1).
 TAU = 0.5
+# Bytes per row block of the feature-space step (`step_rows`): small enough that the block's
+# tensors stay in a core's L2 cache between the step's passes (performance only).
+BLOCK_BYTES = 512 * 1024
 
 
 @dataclass
@@ -215,6 +219,30 @@ def search_counterfactuals(
     diff: torch.Tensor | None = None  # x_new − x_fact of the working set, or None: not reusable
     reuse_diff = project is None and not latent
 
+    def step_rows(g, s_old, x_fact, gap, diff, base) -> None:
+        """One feature-space step of a block of rows, in place: `g` (the gradient) becomes
+        x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), Δ = −η·(g + λ·sgn(s − x_fact));
+        `gap` receives x_new − x_fact (also scratch for the ℓ1 sign of `base` − x_fact when the
+        last step's `diff` is not given)."""
+        # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), the values autograd computes (here x = s);
+        # λ·sgn is exact, so adding it with `alpha` — fused or not — rounds the same once.
+        if l1_weight:
+            sign = diff if diff is not None else torch.sub(base, x_fact, out=gap)
+            g.add_(sign.sgn_(), alpha=l1_weight)
+        g.mul_(-step_size)
+        # NaN → 0 (and ±inf → ±max); a finite sum means every entry is finite already.
+        if not math.isfinite(g.sum().item()):
+            g.nan_to_num_(nan=0.0)
+        # The clamp must not break mutability (a factual outside the box): re-mask the move.
+        x = mask.add_to(s_old, g)  # = s_old + mask(Δ)
+        if lower is not None or upper is not None:
+            x.clamp_(min=lower, max=upper)
+        x = mask.add_to(s_old, x.sub_(s_old), fill=refill)
+        if x is not g:  # (`increase`/`decrease` masks return new tensors)
+            g.copy_(x)
+        if project is None:
+            torch.sub(g, x_fact, out=gap)
+
     step = 0
     for step in range(max_iter + 1):
         if rows.numel() == 0:
@@ -254,48 +282,53 @@ def search_counterfactuals(
             pen = generator.penalty(x, x_fact, logits, tgt, step, max_iter)
         (grad,) = torch.autograd.grad(loss + pen.sum(), s)
         with torch.no_grad():
-            # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), the values autograd computes (here x = s)
-            # (λ·sgn is exact, so adding it with `alpha` — fused or not — rounds the same once.)
-            if l1_weight:
-                if diff is None:
-                    diff = torch.sub(s.detach(), x_fact, out=diff_buffer[: rows.numel()])
-                grad.add_(diff.sgn_(), alpha=l1_weight)
-            diff = None
-            delta = grad.mul_(-step_size)  # the search owns `grad`
-            # NaN → 0 (and ±inf → ±max); a finite sum means every entry is finite already.
-            if not bool(torch.isfinite(delta.sum())):
-                delta.nan_to_num_(nan=0.0)
             s_old = state.detach()  # = s unless projected (CE.jl steps from the stored state)
-            if keep is not None:  # shrink the working set to the rows that go on
+            # The ℓ1 sign's source: the last step's gap `diff` (= s − x_fact), else s − x_fact.
+            base = s.detach() if l1_weight and diff is None else None
+            if keep is not None:  # shrink the working set to the rows that go on (the step
+                # below is row by row, so selecting before it or after it gives the same values)
                 at = keep.nonzero().squeeze(1)
                 adv_x_is_state = adv_x is state
-                delta, s_old, rows, x_fact, tgt, adv, adv_inside = (
-                    t.index_select(0, at)
-                    for t in (delta, s_old, rows, x_fact, tgt, adv, adv_inside)
+                grad, s_old, rows, x_fact, tgt, adv, adv_inside = (
+                    t.index_select(0, at) for t in (grad, s_old, rows, x_fact, tgt, adv, adv_inside)
                 )
                 adv_owned = True
                 if adv_x is not None:
                     adv_x = s_old if adv_x_is_state else adv_x.index_select(0, at)
+                diff, base = (None if t is None else t.index_select(0, at) for t in (diff, base))
+            m = rows.numel()
+            gap = diff_buffer[:m]
             if latent:
+                delta = grad.mul_(-step_size)  # the search owns `grad`
+                if not math.isfinite(delta.sum().item()):  # (see `step_rows`)
+                    delta.nan_to_num_(nan=0.0)
                 x_new = _clamp(generator.decode(s_old + delta), lower, upper)
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = generator.encode(x_new, rng)
             else:
-                # x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), as before, in place on
-                # fresh tensors. The clamp must not break mutability (a factual outside the box):
-                # re-mask the move.
-                x_new = mask.add_to(s_old, delta)  # = s_old + mask(Δ), in the search's own Δ
-                if lower is not None or upper is not None:
-                    x_new.clamp_(min=lower, max=upper)
-                x_new = mask.add_to(s_old, x_new.sub_(s_old), fill=refill)
+                # Row blocks of BLOCK_BYTES keep the step's dozen passes in the core's cache
+                # (performance; every operation is row by row, so the blocks change no value).
+                high, low = (torch.empty(m, dtype=grad.dtype, device=grad.device) for _ in "hl")
+                block = max(1, BLOCK_BYTES // max(1, grad.shape[1] * grad.element_size()))
+                for i in range(0, m, block):
+                    rows_i = slice(i, i + block)
+                    step_rows(grad[rows_i], s_old[rows_i], x_fact[rows_i], gap[rows_i],
+                              None if diff is None else diff[rows_i],
+                              None if base is None else base[rows_i])  # fmt: skip
+                    if project is None:  # the ε-ball test of these rows while they are cached
+                        torch.amax(gap[rows_i], dim=1, out=high[rows_i])
+                        torch.amin(gap[rows_i], dim=1, out=low[rows_i])
+                x_new = grad  # every block was written back into the search's own `grad`
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = x_new
+            if latent or project is not None:
+                torch.sub(x_new, x_fact, out=gap)
+                high, low = gap.amax(dim=1), gap.amin(dim=1)
             # ‖x_new − x_fact‖∞ ≤ ε ⟺ max(gap) ≤ ε and min(gap) ≥ −ε (negation is exact; a NaN
             # fails both): two read-only passes instead of writing |gap|.
-            gap = torch.sub(x_new, x_fact, out=diff_buffer[: rows.numel()])
-            inside = (gap.amax(dim=1) <= epsilon) & (gap.amin(dim=1) >= -epsilon)
+            inside = (high <= epsilon) & (low >= -epsilon)
             diff = gap if reuse_diff else None
             left_ball = adv_inside & ~inside
             if adv_x is not None and bool(left_ball.any()):  # AE := their previous iterate
