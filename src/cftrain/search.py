@@ -59,6 +59,15 @@ def _clamp(x: torch.Tensor, lower: torch.Tensor | None, upper: torch.Tensor | No
     return torch.clamp(x, min=lower, max=upper)
 
 
+def _uniform(bound: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | float | None:
+    """A bound vector of `dtype` whose entries are all equal as that one number (a float, exact
+    in `dtype`), else as it is."""
+    if bound is None or bound.dim() == 0 or bound.numel() == 0 or bound.dtype != dtype:
+        return bound
+    first = bound.reshape(-1)[0]
+    return float(first) if bool((bound == first).all()) else bound
+
+
 class _StepMask:
     """`constraints.apply_mutability` with its masks built once per search instead of every step.
 
@@ -150,6 +159,11 @@ def search_counterfactuals(
         mutability = project.freeze_groups(mutability)
         lower, upper = project.unclamped(lower, upper)
     mask = _StepMask(mutability)
+    # The box as the step's clamp takes it: one number per side when every feature has the same
+    # bound (the scalar kernel is faster; `clamp` compares the same values either way).
+    clamp_low, clamp_high = (_uniform(b, x0.dtype) for b in (lower, upper))
+    if isinstance(clamp_low, torch.Tensor) or isinstance(clamp_high, torch.Tensor):
+        clamp_low, clamp_high = lower, upper  # (`clamp` takes two numbers or two tensors)
     with torch.no_grad():
         init = x0 if start is None else start.detach()
         state = generator.encode(init, rng) if latent else init
@@ -211,24 +225,23 @@ def search_counterfactuals(
             converged.index_fill_(0, sel, True)
 
     # The ℓ1 term's gradient in closed form (Generator.l1_weight; feature space only, where the
-    # differentiated state is x itself) and scratch buffers for it and the ε-distance (performance).
-    # `diff` holds x_new − x_fact of the last step: without a projection the next step's state is
-    # x_new, so its ℓ1 sign reuses that difference instead of computing s − x_fact again.
+    # differentiated state is x itself).
     l1_weight = 0.0 if latent else float(generator.l1_weight())
-    diff_buffer = torch.empty_like(x0)
-    diff: torch.Tensor | None = None  # x_new − x_fact of the working set, or None: not reusable
-    reuse_diff = project is None and not latent
+    # Row blocks of BLOCK_BYTES keep the feature-space step's dozen passes in the core's cache, with
+    # one block-sized scratch buffer (performance; every operation is row by row, so the blocks
+    # change no value).
+    block = max(1, BLOCK_BYTES // max(1, state.shape[1] * state.element_size()))
+    scratch = torch.empty((min(block, n), state.shape[1]), dtype=state.dtype, device=state.device)
 
-    def step_rows(g, s_old, x_fact, gap, diff, base) -> None:
-        """One feature-space step of a block of rows, in place: `g` (the gradient) becomes
-        x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), Δ = −η·(g + λ·sgn(s − x_fact));
-        `gap` receives x_new − x_fact (also scratch for the ℓ1 sign of `base` − x_fact when the
-        last step's `diff` is not given)."""
+    def step_rows(g, s_old, x_fact, s, high, low) -> None:
+        """One feature-space step of a block of rows, in place: `g` (the gradient at s) becomes
+        x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), Δ = −η·(g + λ·sgn(s − x_fact)),
+        and `high`/`low` receive max/min of x_new − x_fact per row (unless projected)."""
+        scr = scratch[: g.shape[0]]
         # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), the values autograd computes (here x = s);
         # λ·sgn is exact, so adding it with `alpha` — fused or not — rounds the same once.
         if l1_weight:
-            sign = diff if diff is not None else torch.sub(base, x_fact, out=gap)
-            g.add_(sign.sgn_(), alpha=l1_weight)
+            g.add_(torch.sub(s, x_fact, out=scr).sgn_(), alpha=l1_weight)
         g.mul_(-step_size)
         # NaN → 0 (and ±inf → ±max); a finite sum means every entry is finite already.
         if not math.isfinite(g.sum().item()):
@@ -236,12 +249,14 @@ def search_counterfactuals(
         # The clamp must not break mutability (a factual outside the box): re-mask the move.
         x = mask.add_to(s_old, g)  # = s_old + mask(Δ)
         if lower is not None or upper is not None:
-            x.clamp_(min=lower, max=upper)
+            x.clamp_(min=clamp_low, max=clamp_high)
         x = mask.add_to(s_old, x.sub_(s_old), fill=refill)
         if x is not g:  # (`increase`/`decrease` masks return new tensors)
             g.copy_(x)
-        if project is None:
-            torch.sub(g, x_fact, out=gap)
+        if project is None:  # the ε-ball test of these rows while they are cached
+            gap = torch.sub(g, x_fact, out=scr)
+            torch.amax(gap, dim=1, out=high)
+            torch.amin(gap, dim=1, out=low)
 
     step = 0
     for step in range(max_iter + 1):
@@ -283,8 +298,7 @@ def search_counterfactuals(
         (grad,) = torch.autograd.grad(loss + pen.sum(), s)
         with torch.no_grad():
             s_old = state.detach()  # = s unless projected (CE.jl steps from the stored state)
-            # The ℓ1 sign's source: the last step's gap `diff` (= s − x_fact), else s − x_fact.
-            base = s.detach() if l1_weight and diff is None else None
+            s_point = s.detach()
             if keep is not None:  # shrink the working set to the rows that go on (the step
                 # below is row by row, so selecting before it or after it gives the same values)
                 at = keep.nonzero().squeeze(1)
@@ -295,9 +309,10 @@ def search_counterfactuals(
                 adv_owned = True
                 if adv_x is not None:
                     adv_x = s_old if adv_x_is_state else adv_x.index_select(0, at)
-                diff, base = (None if t is None else t.index_select(0, at) for t in (diff, base))
+                s_point = (
+                    s_point.index_select(0, at) if project is not None and not latent else s_old
+                )
             m = rows.numel()
-            gap = diff_buffer[:m]
             if latent:
                 delta = grad.mul_(-step_size)  # the search owns `grad`
                 if not math.isfinite(delta.sum().item()):  # (see `step_rows`)
@@ -307,29 +322,20 @@ def search_counterfactuals(
                     x_new = project(x_new, rng)
                 state = generator.encode(x_new, rng)
             else:
-                # Row blocks of BLOCK_BYTES keep the step's dozen passes in the core's cache
-                # (performance; every operation is row by row, so the blocks change no value).
                 high, low = (torch.empty(m, dtype=grad.dtype, device=grad.device) for _ in "hl")
-                block = max(1, BLOCK_BYTES // max(1, grad.shape[1] * grad.element_size()))
-                for i in range(0, m, block):
-                    rows_i = slice(i, i + block)
-                    step_rows(grad[rows_i], s_old[rows_i], x_fact[rows_i], gap[rows_i],
-                              None if diff is None else diff[rows_i],
-                              None if base is None else base[rows_i])  # fmt: skip
-                    if project is None:  # the ε-ball test of these rows while they are cached
-                        torch.amax(gap[rows_i], dim=1, out=high[rows_i])
-                        torch.amin(gap[rows_i], dim=1, out=low[rows_i])
+                blocks = (t.split(block) for t in (grad, s_old, x_fact, s_point, high, low))
+                for rows_of_block in zip(*blocks, strict=True):
+                    step_rows(*rows_of_block)
                 x_new = grad  # every block was written back into the search's own `grad`
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = x_new
             if latent or project is not None:
-                torch.sub(x_new, x_fact, out=gap)
+                gap = x_new - x_fact
                 high, low = gap.amax(dim=1), gap.amin(dim=1)
             # ‖x_new − x_fact‖∞ ≤ ε ⟺ max(gap) ≤ ε and min(gap) ≥ −ε (negation is exact; a NaN
             # fails both): two read-only passes instead of writing |gap|.
             inside = (high <= epsilon) & (low >= -epsilon)
-            diff = gap if reuse_diff else None
             left_ball = adv_inside & ~inside
             if adv_x is not None and bool(left_ball.any()):  # AE := their previous iterate
                 if not adv_owned:  # `adv` is the caller's factual
