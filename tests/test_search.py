@@ -1,5 +1,7 @@
 """Batched search (method.md §3): equality with per-factual search, constraints, φ(t)."""
 
+import itertools
+
 import pytest
 import torch
 from helpers import model_and_data
@@ -556,3 +558,51 @@ def test_row_blocks_change_no_value(monkeypatch, case):
     assert one_block.steps.float().mean() > 3
     if kw["tau"] is not None:
         assert len(set(one_block.steps.tolist())) > 3  # the working set shrinks step by step
+
+
+def test_uniform_bound_becomes_one_number_only_when_exact():
+    """`search._uniform`: a (d,) bound of the state's dtype with equal entries is passed to the clamp
+    as that number; anything else — None, 0-dim, empty, other dtype, unequal — as it is."""
+    from cftrain.search import _uniform
+
+    f32 = torch.float32
+    assert _uniform(None, f32) is None
+    for same in (torch.tensor(0.5), torch.empty(0), torch.full((3,), 0.5, dtype=torch.float64)):
+        assert _uniform(same, f32) is same
+    unequal = torch.tensor([1.0, 1.0, 2.0])
+    assert _uniform(unequal, f32) is unequal
+    assert _uniform(torch.tensor([0.1, 0.1]), f32) == float(torch.tensor(0.1))  # exact in float32
+    assert _uniform(torch.tensor([-3.0]), f32) == -3.0  # one feature
+    assert isinstance(_uniform(torch.full((4,), 2.0), f32), float)
+
+
+def test_step_mask_multiplier_only_where_a_zero_move_keeps_the_value():
+    """`_StepMask.multiply`: the 1/0 column vector (0 on `none` columns, in the state's dtype) is set
+    when every fixed start value is finite and none is −0.0 (+0.0 and negatives are fine);
+    `add_to` gives base + mask(delta), in `delta` itself unless a monotone mask's `where` made a
+    new tensor."""
+    from cftrain.search import _StepMask
+
+    like = torch.zeros(2, 4, dtype=torch.float64)
+    for (values, expect), monotone in itertools.product((
+        ([[0.0, -2.0], [1.5, 0.0]], True),
+        ([[-0.0, 1.0], [1.0, 1.0]], False),
+        ([[float("inf"), 1.0], [1.0, 1.0]], False),
+        ([[float("nan"), 1.0], [1.0, 1.0]], False),
+    ), (True, False)):  # fmt: skip
+        codes = torch.tensor([NONE, BOTH, INCREASE if monotone else BOTH, NONE], dtype=torch.int8)
+        mask = _StepMask(codes)
+        mask.multiply(torch.tensor(values, dtype=torch.float64), like)
+        if expect:
+            assert torch.equal(mask.keep, torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=torch.float64))
+        else:
+            assert mask.keep is None
+        base = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
+        delta = torch.tensor([[0.5, 0.5, -0.5, 0.5]], dtype=torch.float64)
+        out = mask.add_to(base, delta)
+        assert (out is delta) == (expect or not monotone)  # (a where() makes a new tensor)
+        moved = [1.0, 2.5, 3.0 if monotone else 2.5, 4.0]
+        assert torch.equal(out, torch.tensor([moved], dtype=torch.float64))
+    free = _StepMask(torch.tensor([BOTH, BOTH], dtype=torch.int8))
+    free.multiply(torch.empty(2, 0), like[:, :2])
+    assert free.keep is None

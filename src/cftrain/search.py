@@ -103,10 +103,11 @@ class _StepMask:
             self.keep = keep.index_fill_(0, self.fixed, 0.0)
 
     def add_to(self, base: torch.Tensor, delta: torch.Tensor, fill: bool = True) -> torch.Tensor:
-        """base + mask(delta), written into `delta`. With the 1/0 multiplier the fill and the add
-        are one pass, `addcmul`: delta·keep is exact (keep ∈ {0, 1}), so base + delta·keep rounds
-        once, fused or not — the value of fill-then-add. `increase`/`decrease` act on other
-        columns than the fill, so they go first."""
+        """base + mask(delta), in `delta` itself (unless an `increase`/`decrease` mask's `where`
+        made a new tensor). With the 1/0 multiplier the fill and the add are one pass, `addcmul`:
+        delta·keep is exact (keep ∈ {0, 1}), so base + delta·keep rounds once, fused or not — the
+        value of fill-then-add. `increase`/`decrease` act on other columns than the fill, so they
+        go first."""
         if fill and self.keep is not None:
             return torch.addcmul(base, self(delta, fill=False), self.keep, out=delta)
         return self(delta, fill).add_(base)
