@@ -1,6 +1,7 @@
 """Batched search (method.md §3): equality with per-factual search, constraints, φ(t)."""
 
 import itertools
+import warnings
 
 import pytest
 import torch
@@ -548,7 +549,9 @@ def test_row_blocks_change_no_value(monkeypatch, case):
 
     def run():
         rng = torch.Generator().manual_seed(3)
-        return search_counterfactuals(model, x, target, gen, rng=rng, **kw)
+        with warnings.catch_warnings():  # (e.g. no resized `out=` block buffer)
+            warnings.simplefilter("error")
+            return search_counterfactuals(model, x, target, gen, rng=rng, **kw)
 
     one_block = run()
     monkeypatch.setattr(search, "BLOCK_BYTES", 3 * d * 4)  # 3 rows per block
@@ -606,3 +609,18 @@ def test_step_mask_multiplier_only_where_a_zero_move_keeps_the_value():
     free = _StepMask(torch.tensor([BOTH, BOTH], dtype=torch.int8))
     free.multiply(torch.empty(2, 0), like[:, :2])
     assert free.keep is None
+
+
+def test_float64_search_runs_in_float64():
+    """A float64 model and factuals: the step's block scratch and the ε-ball extremes take the
+        state's dtype, and the result equals the float64 search one factual at a time (to float64
+    round-off: a batch's matmul may sum in another order)."""
+    model, x, target = _model_and_data(d=5, n=30, seed=7)
+    model, x = model.double(), x.double()
+    kw = dict(step_size=0.5, max_iter=10, tau=None, lower=torch.full((5,), -2.0, dtype=torch.float64),
+              upper=torch.full((5,), 2.0, dtype=torch.float64))  # fmt: skip
+    res = search_counterfactuals(model, x, target, ECCo(), **kw)
+    assert res.counterfactual.dtype == res.adversarial.dtype == torch.float64
+    one = search_counterfactuals(model, x[3:4], target[3:4], ECCo(), **kw)
+    torch.testing.assert_close(one.counterfactual[0], res.counterfactual[3], rtol=0, atol=1e-12)
+    assert not torch.equal(res.counterfactual, x)
