@@ -220,7 +220,17 @@ class _NaNGradient(torch.nn.Module):
         return torch.stack([2.0 * x[:, 1], -2.0 * x[:, 1] + z], dim=1)
 
 
-def test_nan_gradient_component_is_replaced_by_zero():
+@pytest.fixture(params=["checked", "always"])
+def finite_check(request, monkeypatch):
+    """Both ways of replacing NaN (`search.FINITE_CHECK_MIN`): guarded by a finiteness check of
+    the block's sum (blocks of any size), or unconditionally (no block is large enough)."""
+    import cftrain.search as search
+
+    monkeypatch.setattr(search, "FINITE_CHECK_MIN", 0 if request.param == "checked" else 2**62)
+    return request.param
+
+
+def test_nan_gradient_component_is_replaced_by_zero(finite_check):
     """Δ = −η·g with NaN → 0 (CE.jl): the NaN feature does not move; the other takes the hand step."""
     x = torch.tensor([[0.0, 0.25]])
     s = x.clone().requires_grad_(True)
@@ -234,7 +244,7 @@ def test_nan_gradient_component_is_replaced_by_zero():
     torch.testing.assert_close(res.counterfactual[0, 1], 0.25 - 0.1 * 4 * p0)
 
 
-def test_nan_gradient_component_is_replaced_by_zero_in_latent_space():
+def test_nan_gradient_component_is_replaced_by_zero_in_latent_space(finite_check):
     """The same NaN → 0 for REVISE's latent step (identity VAE: z = x)."""
     x = torch.tensor([[0.0, 0.25]])
     p0 = 1.0 / (1.0 + torch.exp(torch.tensor(-1.0)))

@@ -38,6 +38,8 @@ TAU = 0.5
 # Bytes per row block of the feature-space step (`step_rows`): small enough that the block's
 # tensors stay in a core's L2 cache between the step's passes (performance only).
 BLOCK_BYTES = 512 * 1024
+# Smallest block (entries) whose NaN/inf replacement is guarded by a finiteness check of its sum.
+FINITE_CHECK_MIN = 1 << 16
 
 
 @dataclass
@@ -234,18 +236,19 @@ def search_counterfactuals(
     block = max(1, BLOCK_BYTES // max(1, state.shape[1] * state.element_size()))
     scratch = torch.empty((min(block, n), state.shape[1]), dtype=state.dtype, device=state.device)
 
-    def step_rows(g, s_old, x_fact, s, high, low) -> None:
+    def step_rows(g, s_old, x_fact, s, dist=None) -> torch.Tensor | None:
         """One feature-space step of a block of rows, in place: `g` (the gradient at s) becomes
-        x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), Δ = −η·(g + λ·sgn(s − x_fact)),
-        and `high`/`low` receive max/min of x_new − x_fact per row (unless projected)."""
+        x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), Δ = −η·(g + λ·sgn(s − x_fact)).
+        Unless projected, also ‖x_new − x_fact‖∞ per row, into `dist` if given, else returned."""
         scr = scratch[: g.shape[0]]
         # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), the values autograd computes (here x = s);
         # λ·sgn is exact, so adding it with `alpha` — fused or not — rounds the same once.
         if l1_weight:
             g.add_(torch.sub(s, x_fact, out=scr).sgn_(), alpha=l1_weight)
         g.mul_(-step_size)
-        # NaN → 0 (and ±inf → ±max); a finite sum means every entry is finite already.
-        if not math.isfinite(g.sum().item()):
+        # NaN → 0 (and ±inf → ±max). On a large block a finite sum (every entry finite) saves the
+        # pass; on a small one the check would cost more than the pass.
+        if g.numel() < FINITE_CHECK_MIN or not math.isfinite(g.sum().item()):
             g.nan_to_num_(nan=0.0)
         # The clamp must not break mutability (a factual outside the box): re-mask the move.
         x = mask.add_to(s_old, g)  # = s_old + mask(Δ)
@@ -254,10 +257,11 @@ def search_counterfactuals(
         x = mask.add_to(s_old, x.sub_(s_old), fill=refill)
         if x is not g:  # (`increase`/`decrease` masks return new tensors)
             g.copy_(x)
-        if project is None:  # the ε-ball test of these rows while they are cached
-            gap = torch.sub(g, x_fact, out=scr)
-            torch.amax(gap, dim=1, out=high)
-            torch.amin(gap, dim=1, out=low)
+        if project is not None:
+            return None
+        # the ε-ball distance of these rows while they are cached
+        gap = torch.sub(g, x_fact, out=scr).abs_()
+        return gap.amax(dim=1) if dist is None else torch.amax(gap, dim=1, out=dist)
 
     step = 0
     for step in range(max_iter + 1):
@@ -316,28 +320,30 @@ def search_counterfactuals(
             m = rows.numel()
             if latent:
                 delta = grad.mul_(-step_size)  # the search owns `grad`
-                if not math.isfinite(delta.sum().item()):  # (see `step_rows`)
+                if delta.numel() < FINITE_CHECK_MIN or not math.isfinite(delta.sum().item()):
                     delta.nan_to_num_(nan=0.0)
                 x_new = _clamp(generator.decode(s_old + delta), lower, upper)
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = generator.encode(x_new, rng)
+            elif m <= block:  # one block: no split
+                dist = step_rows(grad, s_old, x_fact, s_point)
+                x_new = grad  # written back into the search's own `grad`
             else:
-                high, low = (torch.empty(m, dtype=grad.dtype, device=grad.device) for _ in "hl")
-                blocks = (t.split(block) for t in (grad, s_old, x_fact, s_point, high, low))
+                dist = torch.empty(m, dtype=grad.dtype, device=grad.device)
+                blocks = (t.split(block) for t in (grad, s_old, x_fact, s_point, dist))
                 for rows_of_block in zip(*blocks, strict=True):
                     step_rows(*rows_of_block)
                 x_new = grad  # every block was written back into the search's own `grad`
+            if not latent:
                 if project is not None:
                     x_new = project(x_new, rng)
+                    dist = (x_new - x_fact).abs().amax(dim=1)
                 state = x_new
-            if latent or project is not None:
-                gap = x_new - x_fact
-                high, low = gap.amax(dim=1), gap.amin(dim=1)
-            # ‖x_new − x_fact‖∞ ≤ ε ⟺ max(gap) ≤ ε and min(gap) ≥ −ε (negation is exact; a NaN
-            # fails both): two read-only passes instead of writing |gap|.
-            inside = (high <= epsilon) & (low >= -epsilon)
-            left_ball = adv_inside & ~inside
+            else:
+                dist = (x_new - x_fact).abs().amax(dim=1)
+            inside = dist <= epsilon  # ‖x_new − x_fact‖∞ ≤ ε
+            left_ball = adv_inside > inside  # (True > False: in the ball, now out)
             if adv_x is not None and bool(left_ball.any()):  # AE := their previous iterate
                 if not adv_owned:  # `adv` is the caller's factual
                     adv, adv_owned = adv.clone(), True
