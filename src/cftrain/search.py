@@ -338,9 +338,8 @@ def search_counterfactuals(
             if not latent:
                 if project is not None:
                     x_new = project(x_new, rng)
-                    dist = (x_new - x_fact).abs().amax(dim=1)
                 state = x_new
-            else:
+            if latent or project is not None:  # (the blocks measured the unprojected point)
                 dist = (x_new - x_fact).abs().amax(dim=1)
             inside = dist <= epsilon  # ‖x_new − x_fact‖∞ ≤ ε
             left_ball = adv_inside > inside  # (True > False: in the ball, now out)
