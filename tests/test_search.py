@@ -244,6 +244,97 @@ def test_nan_gradient_component_is_replaced_by_zero(finite_check):
     torch.testing.assert_close(res.counterfactual[0, 1], 0.25 - 0.1 * 4 * p0)
 
 
+def test_nan_gradient_is_replaced_also_with_an_immutable_feature(finite_check):
+    """The same NaN → 0 when an immutable feature (a `none` column, masked by the 1/0 multiplier
+    that the finite-gradient step fuses with the scaling) is present: the NaN is not carried into
+    the move."""
+    x = torch.tensor([[0.0, 0.25, 0.5]])
+    p0 = 1.0 / (1.0 + torch.exp(torch.tensor(-1.0)))
+    codes = torch.tensor([BOTH, BOTH, NONE], dtype=torch.int8)
+    res = search_counterfactuals(_NaNGradient(), x, torch.tensor([1]), Generic(lambda_cost=0.0),
+                                 step_size=0.1, max_iter=1, tau=None, mutability=codes)  # fmt: skip
+    assert res.counterfactual[0, 0].item() == 0.0 and res.counterfactual[0, 2].item() == 0.5
+    torch.testing.assert_close(res.counterfactual[0, 1], 0.25 - 0.1 * 4 * p0)
+
+
+def test_overflowing_step_is_replaced_by_the_largest_float(finite_check):
+    """Δ = −η·g may overflow for |η| > 1 although g is finite: −inf → −max (CE.jl's NaN/inf
+    replacement), also where a finite g would let the step fuse the scaling with the masked add.
+    Logits (3e38·x₁, −3e38·x₁) at x₁ = 0: g₁ = 0.5·3e38 + 0.5·3e38 = 3e38, and 1.5·g₁ > max."""
+    model = torch.nn.Linear(3, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.0, 3e38, 0.0], [0.0, -3e38, 0.0]]))
+    x = torch.tensor([[0.5, 0.0, 0.25]])
+    codes = torch.tensor([NONE, BOTH, BOTH], dtype=torch.int8)
+    res = search_counterfactuals(model, x, torch.tensor([1]), Generic(lambda_cost=0.0),
+                                 step_size=1.5, max_iter=1, tau=None, mutability=codes)  # fmt: skip
+    largest = torch.finfo(torch.float32).max
+    assert torch.equal(res.counterfactual, torch.tensor([[0.5, -largest, 0.25]]))
+
+
+def test_fused_finite_step_changes_no_value(monkeypatch):
+    """With every gradient block finite, the step's scaling joins the masked add (`addcmul` with
+    `value=−η`, performance only): the search equals, bit for bit, the one that scales first and
+    replaces NaN unconditionally — with immutable features, a box, ECCo's ℓ1 sign and energy,
+    τ, and η ≤ 1 (η = 1 and η = 0.1); and the fused path really ran."""
+    import cftrain.search as search
+
+    d = 6
+    model, x, target = _model_and_data(d=d, n=150, seed=4)
+    x[::9, 0] = 3.0  # an immutable value outside the box
+    codes = torch.tensor([NONE, BOTH, BOTH, NONE, BOTH, BOTH], dtype=torch.int8)
+    box = dict(lower=torch.full((d,), -1.5), upper=torch.full((d,), 1.5))
+    gen = ECCo(lambda_cost=0.01, lambda_energy=5.0)
+    calls = []
+    fused = search._StepMask.scaled_add_to
+
+    def spy(self, *args):
+        out = fused(self, *args)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(search._StepMask, "scaled_add_to", spy)
+    for eta in (1.0, 0.1):
+        kw = dict(step_size=eta, max_iter=25, tau=0.9, epsilon=0.3, mutability=codes, **box)
+        monkeypatch.setattr(search, "FINITE_CHECK_MIN", 0)
+        with_fused = search_counterfactuals(model, x, target, gen, **kw)
+        monkeypatch.setattr(search, "FINITE_CHECK_MIN", 2**62)
+        separate = search_counterfactuals(model, x, target, gen, **kw)
+        for a, b in zip(_bits(with_fused), _bits(separate), strict=True):
+            assert torch.equal(a, b)
+        assert with_fused.steps.float().mean() > 3
+    assert calls and all(calls)
+
+
+def test_scaled_add_to_is_scaling_then_add_to_or_nothing():
+    """`_StepMask.scaled_add_to(base, g, c)`: base + mask(c·g) written into g — bit for bit
+    `add_to(base, c·g)` (here for g over many magnitudes) — when the mask is the 1/0 multiplier
+    alone; None, g untouched, without the multiplier or with an `increase`/`decrease` column."""
+    from cftrain.search import _StepMask
+
+    gen = torch.Generator().manual_seed(0)
+    g = torch.randn(400, 50, generator=gen) * torch.exp(4 * torch.randn(400, 50, generator=gen))
+    base = torch.randn(400, 50, generator=gen)
+    codes = torch.full((50,), BOTH, dtype=torch.int8)
+    codes[::4] = NONE
+    mask = _StepMask(codes)
+    mask.multiply(torch.ones(1, 13), base)
+    expected = mask.add_to(base, g * -0.1)
+    work = g.clone()
+    out = mask.scaled_add_to(base, work, -0.1)
+    assert out is work and torch.equal(out.view(torch.int32), expected.view(torch.int32))
+    assert torch.equal(out[:, ::4], base[:, ::4])
+    for other in (INCREASE, DECREASE):
+        codes_m = codes.clone()
+        codes_m[1] = other
+        monotone = _StepMask(codes_m)
+        monotone.multiply(torch.ones(1, 13), base)
+        work = g.clone()
+        assert monotone.scaled_add_to(base, work, -0.1) is None and torch.equal(work, g)
+    plain = _StepMask(None)
+    assert plain.scaled_add_to(base, work, -0.1) is None and torch.equal(work, g)
+
+
 def test_nan_gradient_component_is_replaced_by_zero_in_latent_space(finite_check):
     """The same NaN → 0 for REVISE's latent step (identity VAE: z = x)."""
     x = torch.tensor([[0.0, 0.25]])

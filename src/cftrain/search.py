@@ -114,6 +114,18 @@ class _StepMask:
             return torch.addcmul(base, self(delta, fill=False), self.keep, out=delta)
         return self(delta, fill).add_(base)
 
+    def scaled_add_to(
+        self, base: torch.Tensor, g: torch.Tensor, scale: float
+    ) -> torch.Tensor | None:
+        """base + mask(scale·g) in one pass, in `g`: `addcmul(base, g, keep, value=scale)` where
+        that is the value of `add_to(base, g·scale)`, else None (nothing written). It is when only
+        `none` columns are masked (by `keep`) and the caller knows every scale·g to be finite (no
+        NaN/inf replacement due): addcmul rounds scale·g first, as the separate scaling does, and
+        ×keep and the add are `add_to`'s."""
+        if self.keep is None or self.increase is not None or self.decrease is not None:
+            return None
+        return torch.addcmul(base, g, self.keep, value=scale, out=g)
+
     def __call__(self, delta: torch.Tensor, fill: bool = True) -> torch.Tensor:
         """`fill=False` skips the `none` fill: for a move whose `none` columns are already +0."""
         if fill and self.fixed is not None:
@@ -245,13 +257,18 @@ def search_counterfactuals(
         # λ·sgn is exact, so adding it with `alpha` — fused or not — rounds the same once.
         if l1_weight:
             g.add_(torch.sub(s, x_fact, out=scr).sgn_(), alpha=l1_weight)
-        g.mul_(-step_size)
-        # NaN → 0 (and ±inf → ±max). On a large block a finite sum (every entry finite) saves the
-        # pass; on a small one the check would cost more than the pass.
-        if g.numel() < FINITE_CHECK_MIN or not math.isfinite(g.sum().item()):
-            g.nan_to_num_(nan=0.0)
+        # NaN → 0 (and ±inf → ±max) in Δ. On a large block a finite sum (every entry finite) saves
+        # the pass; on a small one the check would cost more than the pass. With |η| ≤ 1 the sum
+        # is taken over g (Δ = −η·g is finite where g is), so the scaling can join the masked add.
+        big = g.numel() >= FINITE_CHECK_MIN
+        finite = big and abs(step_size) <= 1 and math.isfinite(g.sum().item())
+        x = mask.scaled_add_to(s_old, g, -step_size) if finite else None
+        if x is None:
+            g.mul_(-step_size)
+            if not finite and not (big and math.isfinite(g.sum().item())):
+                g.nan_to_num_(nan=0.0)
+            x = mask.add_to(s_old, g)  # = s_old + mask(Δ)
         # The clamp must not break mutability (a factual outside the box): re-mask the move.
-        x = mask.add_to(s_old, g)  # = s_old + mask(Δ)
         if lower is not None or upper is not None:
             x.clamp_(min=clamp_low, max=clamp_high)
         x = mask.add_to(s_old, x.sub_(s_old), fill=refill)
