@@ -137,3 +137,23 @@ def test_draw_neighbours_seeded_and_valid(n_classes, n_draws, n_train, seed):
     assert torch.equal(a, b) and a.shape == (n_draws,)
     assert ((a >= 0) & (a < n_train)).all()
     assert torch.equal(y[a], target)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.floats(width=32, allow_nan=False, allow_infinity=False),
+    st.floats(width=32, allow_nan=False, allow_infinity=False),
+)
+def test_round_trip_of_a_rounded_sum_is_the_sum(s, d):
+    """The premise of the search step's shortcut (`cftrain.search`, CE.jl `generate_perturbations`
+    then `update!`): with a = fl(s + d) in round-to-nearest, fl(fl(a − s) + s) = a bit for bit,
+    so CE.jl's s + ((s − η·g) − s) is s − η·g itself — in float32, as the search runs, for any
+    finite pair whose sum and difference stay finite — except a = −0.0 (s = d = −0.0), which the
+    round trip turns into +0.0 (the search takes it while its state may hold −0.0)."""
+    s32, d32 = torch.tensor(s, dtype=torch.float32), torch.tensor(d, dtype=torch.float32)
+    a = s32 + d32
+    trip = a - s32
+    if not (torch.isfinite(a) and torch.isfinite(trip)):
+        return
+    expected = torch.tensor(0.0) if a == 0 and torch.signbit(a) else a
+    assert torch.equal((trip + s32).view(torch.int32), expected.view(torch.int32))

@@ -650,6 +650,49 @@ def test_immutable_value_that_a_zero_move_would_change_is_kept_bit_for_bit(value
             assert torch.equal(column, x[:, 0])
 
 
+@pytest.mark.parametrize("setting", ["free", "none_column", "increase", "start_outside"])
+def test_clamped_feature_lands_exactly_on_its_bound(setting):
+    """CE.jl clamps after adding the masked step (`update!`): a feature stepping past its bound
+    is the bound, bit for bit. (Clamping first and adding the move again, −0.3 + (1 − (−0.3)),
+    gives 0.99999994.) Also with an immutable column, an increase-only one, and when another
+    factual's immutable value lies outside the box, where the clamped move is re-masked. Logits
+    (5·x₀, −5·x₀) at x₀ = −0.3, target 0: g₀ = −10·(1 − p₀), so η = 1 moves x₀ by ≈ 9.5."""
+    model = torch.nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[5.0, 0.0], [-5.0, 0.0]]))
+    x = torch.tensor([[-0.3, 0.5], [-0.3, 0.5]])
+    codes = {"free": [BOTH, BOTH], "none_column": [BOTH, NONE], "increase": [INCREASE, NONE],
+             "start_outside": [BOTH, NONE]}[setting]  # fmt: skip
+    if setting == "start_outside":
+        x[1, 1] = 4.0  # immutable, above the box: the clamp must not move it
+    res = search_counterfactuals(model, x, torch.tensor([0, 0]), Generic(lambda_cost=0.0),
+                                 step_size=1.0, max_iter=1, tau=None,
+                                 mutability=torch.tensor(codes, dtype=torch.int8),
+                                 lower=torch.full((2,), -1.0), upper=torch.full((2,), 1.0))  # fmt: skip
+    assert res.counterfactual[0, 0].item() == 1.0 and res.counterfactual[1, 0].item() == 1.0
+    assert torch.equal(res.counterfactual[:, 1], x[:, 1])
+    assert float((torch.tensor(1.0) - x[0, 0]) + x[0, 0]) != 1.0  # (the other order's value)
+
+
+def test_negative_zero_start_takes_ce_jl_round_trip_on_the_first_step():
+    """CE.jl's Δ = (s − η·g) − s turns a −0.0 state entry with a zero gradient into +0.0, where
+    s + (−η·0) would keep −0.0: the first step takes the round trip when the start holds −0.0
+    (NaN → 0 in Δ, so an infinite entry stays infinite), later steps need not. Logits
+    (x₁, −x₁): g₀ = 0·(p₀ − y₀) + 0·(p₁ − y₁) = +0."""
+    model = torch.nn.Linear(3, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.0, 1.0, 0.0], [0.0, -1.0, 0.0]]))
+    x = torch.tensor([[-0.0, 0.5, float("inf")], [0.25, 0.5, -0.0]])
+    for max_iter in (1, 3):
+        res = search_counterfactuals(model, x, torch.tensor([1, 1]), Generic(lambda_cost=0.0),
+                                     step_size=0.1, max_iter=max_iter, tau=None)  # fmt: skip
+        cf = res.counterfactual
+        assert cf[0, 0].item() == 0.0 and not torch.signbit(cf[0, 0])
+        assert cf[1, 2].item() == 0.0 and not torch.signbit(cf[1, 2])
+        assert cf[0, 2].item() == float("inf") and cf[1, 0].item() == 0.25
+        assert cf[1, 1] < 0.5  # (row 0's logits are NaN, 0·inf: it does not move)
+
+
 def _bits(res):
     return [
         t.view(torch.int32) if t.dtype == torch.float32 else t

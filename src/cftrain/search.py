@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cftrain.categorical import CategoricalProjection, straight_through
-from cftrain.constraints import DECREASE, INCREASE, NONE
+from cftrain.constraints import BOTH, DECREASE, INCREASE, NONE
 from cftrain.generators.base import Generator
 
 # The one default of the search step η, read by training (`TrainConfig`), the test-time protocol and
@@ -137,6 +137,10 @@ class _StepMask:
         return delta
 
 
+def _has_negative_zero(t: torch.Tensor | None) -> bool:
+    return t is not None and bool(((t == 0) & torch.signbit(t)).any())
+
+
 def search_counterfactuals(
     model: nn.Module,
     factual: torch.Tensor,
@@ -182,22 +186,30 @@ def search_counterfactuals(
     with torch.no_grad():
         init = x0 if start is None else start.detach()
         state = generator.encode(init, rng) if latent else init
-    # The re-mask after the clamp must refill the `none` columns only if the clamp can move them,
-    # i.e. if a start point's immutable value lies outside the box (those columns never move):
-    # otherwise s_old + (+0) is clamped to itself and the move there is already +0 (performance;
-    # same values) — for finite values.
-    refill = True
     if mask.fixed is not None and project is None and not latent:
-        fixed_values = state.index_select(1, mask.fixed)
-        low, high = (
-            b.index_select(0, mask.fixed) if b is not None and b.dim() else b
-            for b in (lower, upper)
-        )
-        refill = not (
-            bool(torch.isfinite(fixed_values).all())  # (∞ − ∞ = NaN: an infinite value needs it)
-            and bool(torch.equal(_clamp(fixed_values, low, high), fixed_values))
-        )
-        mask.multiply(fixed_values, state)
+        mask.multiply(state.index_select(1, mask.fixed), state)
+    # CE.jl's step (`update!`): Δ = (s − η·g) − s, NaN → 0, mask, s + Δ, *then* the clamp, so a
+    # clamped feature lands exactly on its bound. In round-to-nearest ((s + d) − s) + s is s + d
+    # (tests/test_properties.py), so the step computes clamp(s + mask(−η·g)) — but for one case:
+    # s = −0.0 with d = −0.0 (a zero gradient) stays −0.0 where the round trip gives +0.0. A state
+    # holds −0.0 only where its start does (or the clamp puts a −0.0 bound), and after one step
+    # with the round trip no more: that step takes it (`round_trip`). Our protection on
+    # top: a start value outside the box in a column the mask restricts (`none`, `increase`,
+    # `decrease`) would be moved by the clamp against its mutability — only then (`protect`) is
+    # the clamped move re-masked where the mask changes it (the original's boxes held the data).
+    round_trip = not latent and _has_negative_zero(state)
+    negative_zero_bound = not latent and (_has_negative_zero(lower) or _has_negative_zero(upper))
+    round_trip = round_trip or negative_zero_bound
+    protect = False
+    if not latent and mutability is not None and (lower is not None or upper is not None):
+        restricted = (mutability != BOTH).nonzero().squeeze(1)
+        if restricted.numel():
+            values = state.index_select(1, restricted)
+            low, high = (
+                b.index_select(0, restricted) if b is not None and b.dim() else b
+                for b in (lower, upper)
+            )
+            protect = not torch.equal(_clamp(values, low, high), values)  # (NaN: protect)
     # Outputs: every sample's row is written once, when it leaves the search (converged or T).
     final_state = torch.empty_like(state)  # (every row is written: no copy of the input)
     adversarial = torch.empty_like(x0)
@@ -250,7 +262,8 @@ def search_counterfactuals(
 
     def step_rows(g, s_old, x_fact, s, dist=None) -> torch.Tensor | None:
         """One feature-space step of a block of rows, in place: `g` (the gradient at s) becomes
-        x_new = s_old + mask(clamp(s_old + mask(Δ)) − s_old), Δ = −η·(g + λ·sgn(s − x_fact)).
+        x_new = clamp(s_old + mask(Δ)), Δ = −η·(g + λ·sgn(s − x_fact)) — re-masked as
+        s_old + mask(x_new − s_old) if `protect`.
         Unless projected, also ‖x_new − x_fact‖∞ per row, into `dist` if given, else returned."""
         scr = scratch[: g.shape[0]]
         # + ∇ₓ λ‖x − x_fact‖₁ = λ·sgn(x − x_fact), the values autograd computes (here x = s);
@@ -268,10 +281,14 @@ def search_counterfactuals(
             if not finite and not (big and math.isfinite(g.sum().item())):
                 g.nan_to_num_(nan=0.0)
             x = mask.add_to(s_old, g)  # = s_old + mask(Δ)
-        # The clamp must not break mutability (a factual outside the box): re-mask the move.
+        if round_trip:  # (only a −0.0 in the state makes it differ from x itself)
+            x.sub_(s_old).nan_to_num_(0.0, math.inf, -math.inf).add_(s_old)  # (CE.jl: NaN → 0)
         if lower is not None or upper is not None:
             x.clamp_(min=clamp_low, max=clamp_high)
-        x = mask.add_to(s_old, x.sub_(s_old), fill=refill)
+        if protect:  # the clamp must not break mutability (a start outside the box)
+            move = x - s_old
+            kept = mask(move.clone())
+            x = torch.where(kept == move, x, kept.add_(s_old))  # (NaN move: s_old + mask(NaN))
         if x is not g:  # (`increase`/`decrease` masks return new tensors)
             g.copy_(x)
         if project is not None:
@@ -366,6 +383,7 @@ def search_counterfactuals(
                 at = left_ball.nonzero().squeeze(1)
                 adv.index_copy_(0, at, adv_x.index_select(0, at))
             adv_inside, adv_x = inside, x_new  # (the search never writes an iterate in place)
+            round_trip = negative_zero_bound  # (no −0.0 left in the state)
     if rows.numel():  # T reached (or max_iter = 0): the rest leave unconverged
         with torch.no_grad():
             leave(None, step, False)
