@@ -693,6 +693,48 @@ def test_negative_zero_start_takes_ce_jl_round_trip_on_the_first_step():
         assert cf[1, 1] < 0.5  # (row 0's logits are NaN, 0·inf: it does not move)
 
 
+class _ReluFirstFeature(torch.nn.Module):
+    """Logits (4·relu(x₀), 0·x₁): the gradient w.r.t. x₀ is +0 once x₀ ≤ 0."""
+
+    def forward(self, x):
+        return torch.stack([4.0 * torch.relu(x[:, 0]), 0.0 * x[:, 1]], dim=1)
+
+
+def test_negative_zero_bound_keeps_the_round_trip_on_every_step():
+    """A box bound of −0.0 puts −0.0 into the state at any step (the clamp): CE.jl's next step
+    turns it into +0.0 (Δ = (−0 − η·0) − (−0) = +0), so with such a bound every step takes the
+    round trip. x₀ = 0.5 steps below 0 and is clamped to −0.0; then its gradient is +0."""
+    x = torch.tensor([[0.5, 0.25]])
+    res = search_counterfactuals(_ReluFirstFeature(), x, torch.tensor([1]), Generic(lambda_cost=0.0),
+                                 step_size=1.0, max_iter=2, tau=None,
+                                 lower=torch.tensor([-0.0, -1.0]), upper=torch.tensor([1.0, 1.0]))  # fmt: skip
+    first = search_counterfactuals(_ReluFirstFeature(), x, torch.tensor([1]), Generic(lambda_cost=0.0),
+                                   step_size=1.0, max_iter=1, tau=None,
+                                   lower=torch.tensor([-0.0, -1.0]), upper=torch.tensor([1.0, 1.0]))  # fmt: skip
+    assert first.counterfactual[0, 0].item() == 0.0 and torch.signbit(first.counterfactual[0, 0])
+    assert res.counterfactual[0, 0].item() == 0.0 and not torch.signbit(res.counterfactual[0, 0])
+
+
+class _SteepSecondFeature(torch.nn.Module):
+    """Logits (z, −z), z = 3e38·(x₁ − x₁): zero (finite at any x₁) with gradient 3e38 w.r.t. x₁."""
+
+    def forward(self, x):
+        z = 3e38 * (x[:, 1] - x[:, 1].detach())
+        return torch.stack([z, -z], dim=1)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_round_trip_step_keeps_an_overflowing_move_infinite(sign):
+    """CE.jl replaces only NaN in Δ = (s − η·g) − s: a step that overflows to ±inf stays ±inf, also
+    on a step that takes the round trip (a −0.0 start). x₁ = ±3e38 moves by ±max (−η·g = ∓inf,
+    replaced by ∓max, as CE.jl's s − η·g is ∓inf either way): ±inf, no box."""
+    x = torch.tensor([[-0.0, sign * 3e38]])
+    target = torch.tensor([0 if sign > 0 else 1])  # g₁ = ∓3e38
+    res = search_counterfactuals(_SteepSecondFeature(), x, target, Generic(lambda_cost=0.0),
+                                 step_size=1.5, max_iter=1, tau=None)  # fmt: skip
+    assert res.counterfactual[0, 1].item() == sign * float("inf")
+
+
 def _bits(res):
     return [
         t.view(torch.int32) if t.dtype == torch.float32 else t
