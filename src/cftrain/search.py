@@ -70,6 +70,10 @@ def _uniform(bound: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | f
     return float(first) if bool((bound == first).all()) else bound
 
 
+def _has_negative_zero(t: torch.Tensor | None) -> bool:
+    return t is not None and bool(((t == 0) & torch.signbit(t)).any())
+
+
 class _StepMask:
     """`constraints.apply_mutability` with its masks built once per search instead of every step.
 
@@ -99,8 +103,7 @@ class _StepMask:
         state (dtype, device, d)."""
         if self.fixed is None:
             return
-        negative_zero = (fixed_values == 0) & torch.signbit(fixed_values)
-        if bool(torch.isfinite(fixed_values).all()) and not bool(negative_zero.any()):
+        if bool(torch.isfinite(fixed_values).all()) and not _has_negative_zero(fixed_values):
             keep = torch.ones(like.shape[1], dtype=like.dtype, device=like.device)
             self.keep = keep.index_fill_(0, self.fixed, 0.0)
 
@@ -135,10 +138,6 @@ class _StepMask:
         if self.decrease is not None:
             delta = torch.where(self.decrease, delta.clamp(max=0), delta)
         return delta
-
-
-def _has_negative_zero(t: torch.Tensor | None) -> bool:
-    return t is not None and bool(((t == 0) & torch.signbit(t)).any())
 
 
 def search_counterfactuals(
