@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cftrain.aggregate import percent_reduction
@@ -19,8 +19,19 @@ from cftrain.models import build_model
 from cftrain.search import search_counterfactuals
 from cftrain.training import draw_neighbours
 
-FAST = settings(max_examples=25, deadline=None)
-SEARCH = settings(max_examples=15, deadline=None)
+
+@pytest.fixture(autouse=True, params=["fused", "eager"])
+def search_step(request, monkeypatch):
+    """Every test here runs with both implementations of the feature-space step: the compiled one
+    (`cftrain.fused_step`, where it applies) and the eager PyTorch passes."""
+    monkeypatch.setenv("CFTRAIN_FUSED_STEP", "on" if request.param == "fused" else "off")
+    return request.param
+
+
+# (the autouse `search_step` fixture only sets an environment variable: safe to share across examples)
+SHARED = [HealthCheck.function_scoped_fixture]
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=SHARED)
+SEARCH = settings(max_examples=15, deadline=None, suppress_health_check=SHARED)
 
 
 @st.composite

@@ -13,6 +13,14 @@ from cftrain.search import search_counterfactuals
 from cftrain.vae import VAE
 
 
+@pytest.fixture(autouse=True, params=["fused", "eager"])
+def search_step(request, monkeypatch):
+    """Every test here runs with both implementations of the feature-space step: the compiled one
+    (`cftrain.fused_step`, where it applies) and the eager PyTorch passes."""
+    monkeypatch.setenv("CFTRAIN_FUSED_STEP", "on" if request.param == "fused" else "off")
+    return request.param
+
+
 def _model_and_data(d=5, k=3, n=64, seed=0):
     return model_and_data(d=d, k=k, n=n, seed=seed)
 

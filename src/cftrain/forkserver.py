@@ -187,6 +187,9 @@ def serve(address: str, parent: int | None = None) -> None:
 
     for module in PRELOAD:
         importlib.import_module(module)
+    from cftrain import fused_step
+
+    fused_step.warm()  # the compiled search step, loaded once for every job
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

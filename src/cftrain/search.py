@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cftrain import fused_step
 from cftrain.categorical import CategoricalProjection, straight_through
 from cftrain.constraints import BOTH, DECREASE, INCREASE, NONE
 from cftrain.generators.base import Generator
@@ -257,6 +258,16 @@ def search_counterfactuals(
     # one block-sized scratch buffer (performance; every operation is row by row, so the blocks
     # change no value).
     block = max(1, BLOCK_BYTES // max(1, state.shape[1] * state.element_size()))
+    # The same step as one compiled pass where it applies (`cftrain.fused_step`: bit-identical).
+    fused = None
+    if not latent and project is None and not protect and mask.increase is None:
+        if mask.decrease is None and fused_step.applies(
+            state, mask.keep, mask.fixed is not None, lower, upper
+        ):
+            keep_all = mask.keep if mask.keep is not None else torch.ones(state.shape[1])
+            fused = fused_step.FusedStep(
+                keep_all, lower, upper, l1_weight=l1_weight, step_size=step_size
+            )
     scratch = torch.empty((min(block, n), state.shape[1]), dtype=state.dtype, device=state.device)
 
     def step_rows(g, s_old, x_fact, s, dist=None) -> torch.Tensor | None:
@@ -359,6 +370,10 @@ def search_counterfactuals(
                 if project is not None:
                     x_new = project(x_new, rng)
                 state = generator.encode(x_new, rng)
+            elif fused is not None and not round_trip:  # one compiled pass, same values
+                dist = torch.empty(m, dtype=grad.dtype, device=grad.device)
+                fused(grad, s_old, x_fact, dist)
+                x_new = grad  # written in place into the search's own `grad`
             elif m <= block:  # one block: no split
                 dist = step_rows(grad, s_old, x_fact, s_point)
                 x_new = grad  # written back into the search's own `grad`
