@@ -140,7 +140,14 @@ def test_fused_step_runs_for_the_paper_search_and_equals_eager(monkeypatch):
 
 @pytest.mark.parametrize(
     "case",
-    ["switched off", "float64", "increase", "nan start", "outside box", "negative zero bound"],
+    [
+        "switched off",
+        "float64",
+        "increase",
+        "nan start",
+        "outside box",
+        "negative zero bound",
+    ],  # fmt: skip
 )
 def test_eager_step_where_the_fused_one_does_not_apply(monkeypatch, case):
     """No compiled step for what it does not reproduce (`fused_step.applies`, search.py)."""

@@ -170,15 +170,19 @@ class FusedStep:
 
 def applies(
     state: torch.Tensor,
+    factual: torch.Tensor,
     keep: torch.Tensor | None,
     masked: bool,
     lower: torch.Tensor | None,
     upper: torch.Tensor | None,
 ) -> bool:
-    """Whether a search may use the fused step: float32 CPU state without NaN, a mask that is a 1/0
-    multiplier (`keep`) or none at all (`masked` False), float32 bounds without NaN, numba present
-    and not switched off. (−0.0 bounds, `protect` and projections are the caller's to exclude.)"""
+    """Whether a search may use the fused step: a float32 CPU state without NaN and a float32
+    factual of its shape, a mask that is a 1/0 multiplier (`keep`) or none at all (`masked`
+    False), float32 bounds without NaN, numba present and not switched off. (−0.0 bounds,
+    `protect` and projections are the caller's to exclude.)"""
     if not enabled() or state.dtype != torch.float32 or state.device.type != "cpu":
+        return False
+    if factual.dtype != torch.float32 or factual.shape != state.shape:
         return False
     if state.dim() != 2 or (masked and keep is None):
         return False

@@ -262,7 +262,7 @@ def search_counterfactuals(
     fused = None
     if not latent and project is None and not protect and mask.increase is None:
         if mask.decrease is None and fused_step.applies(
-            state, mask.keep, mask.fixed is not None, lower, upper
+            state, x0, mask.keep, mask.fixed is not None, lower, upper
         ):
             keep_all = mask.keep if mask.keep is not None else torch.ones(state.shape[1])
             fused = fused_step.FusedStep(
