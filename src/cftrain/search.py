@@ -11,6 +11,9 @@ With a `categorical` projection (method.md §10.17, `cftrain.categorical`) every
 projected before the loss and the convergence check, the gradient passes the projection as the
 identity, the state is re-encoded from the projected point after every step, and the box clamps the
 continuous columns only — CE.jl's `decode_state`/`update!`. Without one the search is unchanged.
+
+Performance only: the unprojected feature-space step runs as one numba-compiled pass where that
+gives the same bits (`cftrain.fused_step`), else as PyTorch passes over cache-sized row blocks.
 """
 
 from __future__ import annotations
