@@ -220,3 +220,21 @@ def test_float32_constants_are_torch_scalars_cast_to_float32():
     step(g, s, s, torch.empty(1))
     assert g.item() == np.float32(3.0) * np.float32(-0.1)
     assert g.item() == (torch.tensor([3.0]) * -0.1).item()
+
+
+def test_without_numba_the_search_warns_and_runs_the_eager_step(monkeypatch):
+    """numba missing (an unsupported platform): `_kernel` warns and gives None, `applies` is False,
+    and the search still runs (eagerly) with the compiled one's result."""
+    import sys
+
+    model, x, target, box = _mnist_like()
+    kw = dict(step_size=0.1, max_iter=5, tau=None, **box)
+    compiled = _run(monkeypatch, "on", model, x, target, Generic(lambda_cost=0.1), **kw)
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    with pytest.warns(UserWarning, match="numba is not installed"):
+        assert fused_step._kernel.__wrapped__() is None
+    monkeypatch.setattr(fused_step, "_kernel", fused_step._kernel.__wrapped__)
+    with pytest.warns(UserWarning, match="eager step"):
+        assert not fused_step.applies(x, x, None, False, box["lower"], box["upper"])
+        eager = search_counterfactuals(model, x, target, Generic(lambda_cost=0.1), **kw)
+    assert torch.equal(_bits(eager.counterfactual), _bits(compiled.counterfactual))

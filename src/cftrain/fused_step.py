@@ -53,7 +53,7 @@ def _kernel():
     try:
         import numba
         import numpy as np
-    except ImportError:  # pragma: no cover - numba is a dependency
+    except ImportError:  # (numba is a dependency; tested with it hidden)
         warnings.warn("numba is not installed: the search runs its eager step", stacklevel=2)
         return None
 
