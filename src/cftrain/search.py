@@ -263,14 +263,14 @@ def search_counterfactuals(
     block = max(1, BLOCK_BYTES // max(1, state.shape[1] * state.element_size()))
     # The same step as one compiled pass where it applies (`cftrain.fused_step`: bit-identical).
     fused = None
-    if not latent and project is None and not protect and mask.increase is None:
-        if mask.decrease is None and fused_step.applies(
-            state, x0, mask.keep, mask.fixed is not None, lower, upper
-        ):
-            keep_all = mask.keep if mask.keep is not None else torch.ones(state.shape[1])
-            fused = fused_step.FusedStep(
-                keep_all, lower, upper, l1_weight=l1_weight, step_size=step_size
-            )
+    monotone = mask.increase is not None or mask.decrease is not None
+    if not (latent or project is not None or protect or monotone) and fused_step.applies(
+        state, x0, mask.keep, mask.fixed is not None, lower, upper
+    ):
+        keep_all = mask.keep if mask.keep is not None else torch.ones(state.shape[1])
+        fused = fused_step.FusedStep(
+            keep_all, lower, upper, l1_weight=l1_weight, step_size=step_size
+        )
     scratch = torch.empty((min(block, n), state.shape[1]), dtype=state.dtype, device=state.device)
 
     def step_rows(g, s_old, x_fact, s, dist=None) -> torch.Tensor | None:
